@@ -1,0 +1,11 @@
+// Thread count for both our OpenMP loops and OpenBLAS (the OpenMP build shares libgomp's pool).
+#pragma once
+
+namespace mc {
+
+void set_num_threads(int n);  // n <= 0: leave the defaults
+int num_threads();
+// "openmp", "pthread", "serial" or "unknown": how the loaded OpenBLAS was built.
+const char* blas_threading();
+
+}  // namespace mc
