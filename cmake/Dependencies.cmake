@@ -29,6 +29,8 @@ find_package(ZLIB REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
+find_package(CURL REQUIRED)      # datasets: the download command
+find_package(OpenSSL REQUIRED)   # datasets: MD5 / SHA-256 of the archives
 if(MATCOMP_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

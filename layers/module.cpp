@@ -19,10 +19,17 @@ void check_name(const std::string& name) {
 }  // namespace
 
 Var& Module::register_parameter(const std::string& name, Tensor init, ParamGroup group) {
+  return register_parameter(name, Var(std::move(init), true, name), group);
+}
+
+Var& Module::register_parameter(const std::string& name, Var existing, ParamGroup group) {
   check_name(name);
+  MC_CHECK(existing.defined() && existing.is_leaf(), ValueError,
+           type() << ": parameter '" << name << "' must be a defined leaf Var");
   MC_CHECK(find_named(parameters_, name) == parameters_.end() && find_named(children_, name) == children_.end(),
            ValueError, type() << ": '" << name << "' is already registered");
-  parameters_.emplace_back(name, ParameterEntry{Var(std::move(init), true, name), group});
+  existing.set_requires_grad(true);
+  parameters_.emplace_back(name, ParameterEntry{std::move(existing), group});
   bump();
   return parameters_.back().second.var;
 }

@@ -40,6 +40,8 @@ class Module {
 
   // Registration, for use by a module's own constructor (or by the compression scheduler).
   Var& register_parameter(const std::string& name, Tensor init, ParamGroup group = {});
+  // Registers an existing Var (keeps its identity: optimizer state keyed to it carries over).
+  Var& register_parameter(const std::string& name, Var existing, ParamGroup group = {});
   void register_buffer(const std::string& name, Tensor value);
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {

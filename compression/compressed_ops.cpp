@@ -1,0 +1,47 @@
+#include "compression/compressed_ops.h"
+
+#include "autograd/node.h"
+#include "core/error.h"
+
+namespace mc {
+
+namespace {
+// Gradients for inputs [x?, factors...] from the method's factor gradients.
+Grads factor_grads_to_inputs(std::vector<Tensor>& factor_grads, const Needs& need, size_t first) {
+  Grads grads(first + factor_grads.size());
+  for (size_t i = 0; i < factor_grads.size(); ++i)
+    if (need[first + i] && factor_grads[i].defined()) grads[first + i] = std::move(factor_grads[i]);
+  return grads;
+}
+}  // namespace
+
+Var compressed_multiply(const Var& x, const std::shared_ptr<CompressedMatrix>& matrix, const std::vector<Var>& factors) {
+  MC_CHECK(x.value().dim() == 2 && x.shape()[1] == matrix->rows(), ShapeError,
+           matrix->method() << " product: input " << to_string(x.shape()) << " does not fit a " << matrix->rows() << "x"
+                            << matrix->cols() << " matrix");
+  Tensor y = Tensor::empty({x.shape()[0], matrix->cols()});
+  matrix->multiply(x.value(), y);
+  std::vector<Var> inputs{x};
+  inputs.insert(inputs.end(), factors.begin(), factors.end());
+  return record("compressed_multiply", std::move(y), std::move(inputs),
+                [matrix, saved_x = SavedTensor(x.value(), "compressed_multiply")](const Grads& g, const Needs& need) {
+                  const Tensor& xv = saved_x.get();
+                  std::vector<Tensor> factor_grads(matrix->factors().size());
+                  Tensor dx;
+                  if (need[0]) dx = Tensor::empty(xv.shape());
+                  matrix->multiply_backward(xv, g[0], need[0] ? &dx : nullptr, factor_grads);
+                  Grads grads = factor_grads_to_inputs(factor_grads, need, 1);
+                  grads[0] = dx;
+                  return grads;
+                });
+}
+
+Var compressed_dense(const std::shared_ptr<CompressedMatrix>& matrix, const std::vector<Var>& factors) {
+  return record("compressed_dense", matrix->materialize(), factors, [matrix](const Grads& g, const Needs& need) {
+    std::vector<Tensor> factor_grads(matrix->factors().size());
+    matrix->materialize_backward(g[0], factor_grads);
+    return factor_grads_to_inputs(factor_grads, need, 0);
+  });
+}
+
+}  // namespace mc
