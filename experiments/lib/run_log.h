@@ -1,0 +1,34 @@
+// Machine-readable training logs: one JSON object per line (JSONL) and the same rows as CSV,
+// appended and flushed as training goes, so a killed run keeps everything it logged. On
+// resume, rows past the resume step are dropped first, so the log never holds a step twice.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mc {
+
+class RunLog {
+ public:
+  // Writes <prefix>.jsonl and <prefix>.csv with the given CSV columns (in order).
+  RunLog(std::string prefix, std::vector<std::string> columns);
+  // Keeps only rows whose "step" is < step (call before appending after a resume).
+  void truncate_from(int64_t step);
+  void append(const nlohmann::json& row);
+  // Reads back every row of a JSONL file (for plots and resumed sweeps).
+  static std::vector<nlohmann::json> read(const std::string& jsonl_path);
+
+ private:
+  void rewrite(const std::vector<nlohmann::json>& rows);
+  std::string prefix_;
+  std::vector<std::string> columns_;
+  std::ofstream jsonl_, csv_;
+};
+
+std::string csv_cell(const nlohmann::json& value);  // numbers as is, strings quoted when needed
+
+}  // namespace mc

@@ -1,0 +1,34 @@
+// Line plots as standalone SVG files, drawn by the experiment binaries themselves (no plotting
+// dependency): one line per series, optional horizontal reference lines (a baseline) and
+// vertical markers (a compression event), linear or log x axis, a legend.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mc::plot {
+
+struct Series {
+  std::string label;
+  std::vector<double> x, y;
+  bool markers = true;  // draw a dot at every point
+};
+
+struct Line {
+  std::string label;
+  double value;
+};
+
+struct Figure {
+  std::string title, x_label, y_label;
+  bool log_x = false;
+  std::vector<Series> series;
+  std::vector<Line> horizontal;  // e.g. the uncompressed baseline
+  std::vector<Line> vertical;    // e.g. "compression begins"
+  int width = 720, height = 440;
+};
+
+std::string render_svg(const Figure& figure);
+void write_svg(const std::string& path, const Figure& figure);  // atomic
+
+}  // namespace mc::plot

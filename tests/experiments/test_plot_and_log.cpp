@@ -1,0 +1,57 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "core/atomic_file.h"
+#include "experiments/lib/run_log.h"
+#include "experiments/lib/svg_plot.h"
+
+TEST(SvgPlot, OneLinePerSeriesBaselineAndEventMarker) {
+  mc::plot::Figure f;
+  f.title = "accuracy vs ratio <test>";
+  f.x_label = "ratio";
+  f.y_label = "accuracy";
+  f.log_x = true;
+  f.series.push_back({"lowrank", {0.05, 0.1, 0.25, 0.5}, {0.7, 0.78, 0.82, 0.84}});
+  f.series.push_back({"kmeans", {0.05, 0.1, 0.25, 0.5}, {0.6, 0.7, 0.8, 0.83}});
+  f.horizontal.push_back({"uncompressed", 0.85});
+  f.vertical.push_back({"compression begins", 0.2});
+  const std::string svg = mc::plot::render_svg(f);
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  const auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t p = svg.find(what); p != std::string::npos; p = svg.find(what, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("<polyline"), 2u);
+  EXPECT_EQ(count("stroke-dasharray=\"6,4\""), 1u);  // the baseline
+  EXPECT_EQ(count("stroke-dasharray=\"4,3\""), 1u);  // the event marker
+  EXPECT_NE(svg.find("&lt;test&gt;"), std::string::npos);  // escaped title
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+TEST(RunLog, AppendsTruncatesOnResumeAndReadsBack) {
+  const std::string prefix = ::testing::TempDir() + "/runlog_test/branch";
+  std::filesystem::remove_all(::testing::TempDir() + "/runlog_test");
+  {
+    mc::RunLog log(prefix, {"step", "loss", "method"});
+    for (int s = 0; s < 5; ++s) log.append({{"step", s}, {"loss", 1.0 / (s + 1)}, {"method", "low,rank"}});
+  }
+  {
+    mc::RunLog log(prefix, {"step", "loss", "method"});
+    log.truncate_from(3);  // resumed from a checkpoint at step 3
+    log.append({{"step", 3}, {"loss", 0.3}, {"method", "x"}});
+  }
+  const auto rows = mc::RunLog::read(prefix + ".jsonl");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[3]["step"], 3);
+  EXPECT_DOUBLE_EQ(rows[3]["loss"].get<double>(), 0.3);
+  const std::string csv = mc::read_file(prefix + ".csv");
+  EXPECT_EQ(csv.rfind("step,loss,method\n", 0), 0u);
+  EXPECT_NE(csv.find("\"low,rank\""), std::string::npos);  // quoted cell
+  size_t lines = 0;
+  for (char c : csv) lines += c == '\n';
+  EXPECT_EQ(lines, 5u);
+}
