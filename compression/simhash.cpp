@@ -1,0 +1,121 @@
+#include "compression/simhash.h"
+
+#include <cmath>
+
+#include "compression/util.h"
+#include "core/blas.h"
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace mc {
+
+Tensor simhash_projection(int64_t m, int64_t k, uint64_t seed) {
+  Tensor r = Tensor::empty({m, k});
+  Rng rng(seed);
+  rng.fill_normal(r, 0.0f, 1.0f);
+  return r;
+}
+
+SimhashMatrix::SimhashMatrix(int64_t m, int64_t n, int64_t k, uint64_t seed, std::vector<int8_t> signs, Tensor scale)
+    : m_(m), n_(n), k_(k), seed_(seed), signs_(std::move(signs)), scale_(std::move(scale)) {
+  MC_CHECK(static_cast<int64_t>(signs_.size()) == k * n && scale_.numel() == n, ShapeError,
+           "simhash: " << signs_.size() << " signs and " << scale_.numel() << " scales for k " << k << ", n " << n);
+  r_ = simhash_projection(m, k, seed);
+  s_float_ = Tensor::empty({k, n});
+  for (int64_t i = 0; i < k * n; ++i) s_float_.data()[i] = signs_[static_cast<size_t>(i)] >= 0 ? 1.0f : -1.0f;
+}
+
+nlohmann::json SimhashMatrix::settings() const { return {{"bits", k_}, {"seed", seed_}, {"rows", m_}}; }
+
+Tensor SimhashMatrix::materialize() const {
+  Tensor out = matmul(r_, s_float_);  // R S (m, n)
+  const float* d = scale_.data();
+  for (int64_t i = 0; i < m_; ++i)
+    for (int64_t j = 0; j < n_; ++j) out.data()[i * n_ + j] *= d[j];
+  return out;
+}
+
+void SimhashMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tensor>& grads) const {
+  // dd_j += sum_i dÂ_ij (R S)_ij
+  const Tensor rs = matmul(r_, s_float_);
+  Tensor& gd = grad_slot(grads, 0, scale_, 1);
+  std::vector<double> acc(static_cast<size_t>(n_), 0.0);
+  for (int64_t i = 0; i < m_; ++i)
+    for (int64_t j = 0; j < n_; ++j)
+      acc[static_cast<size_t>(j)] += static_cast<double>(d_dense.data()[i * n_ + j]) * rs.data()[i * n_ + j];
+  for (int64_t j = 0; j < n_; ++j) gd.data()[j] += static_cast<float>(acc[static_cast<size_t>(j)]);
+}
+
+void SimhashMatrix::multiply(const Tensor& x, Tensor& y) const {
+  MC_CHECK(x.dim() == 2 && x.size(1) == m_, ShapeError,
+           "simhash multiply: input " << to_string(x.shape()) << " does not fit a " << m_ << "x" << n_ << " matrix");
+  const Tensor t = matmul(x, r_);           // (batch, k) = x R
+  gemm(t, Trans::No, s_float_, Trans::No, y);  // (batch, n) = t S
+  const float* d = scale_.data();
+  for (int64_t b = 0; b < y.size(0); ++b)
+    for (int64_t j = 0; j < n_; ++j) y.data()[b * n_ + j] *= d[j];
+}
+
+void SimhashMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {
+  const int64_t batch = x.size(0);
+  const Tensor u = matmul(matmul(x, r_), s_float_);  // (batch, n) = x R S, before the scale
+  Tensor& gd = grad_slot(grads, 0, scale_, 1);
+  for (int64_t j = 0; j < n_; ++j) {
+    double acc = 0;
+    for (int64_t b = 0; b < batch; ++b) acc += static_cast<double>(dy.data()[b * n_ + j]) * u.data()[b * n_ + j];
+    gd.data()[j] += static_cast<float>(acc);
+  }
+  if (dx != nullptr) {
+    Tensor du = dy.clone();  // (batch, n) = dy diag(d)
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t j = 0; j < n_; ++j) du.data()[b * n_ + j] *= scale_.data()[j];
+    const Tensor dt = matmul(du, s_float_, Trans::No, Trans::Yes);  // (batch, k) = du S^T
+    gemm(dt, Trans::No, r_, Trans::Yes, *dx);                        // (batch, m) = dt R^T
+  }
+}
+
+std::map<std::string, NpyArray> SimhashMatrix::integer_state() const {
+  NpyArray signs{"|i1", {k_, n_}, std::vector<uint8_t>(signs_.size())};
+  for (size_t i = 0; i < signs_.size(); ++i) signs.bytes[i] = static_cast<uint8_t>(signs_[i]);
+  return {{"signs", signs}, {"seed", pack_u64(seed_)}};
+}
+
+SimhashCompressor::SimhashCompressor(SimhashSettings settings) : s_(settings) {
+  MC_CHECK(s_.bits >= 1, ValueError, "simhash: bits must be at least 1, got " << s_.bits);
+}
+
+double SimhashCompressor::ratio_for(int64_t m, int64_t n) const {
+  return static_cast<double>(64 + s_.bits * n + 32 * n) / static_cast<double>(dense_bits(m, n));
+}
+
+std::unique_ptr<CompressedMatrix> SimhashCompressor::compress(const Tensor& a, Rng& rng) const {
+  check_matrix(a, "simhash");
+  const int64_t m = a.size(0), n = a.size(1), k = s_.bits;
+  check_smaller_than_dense("simhash", 64 + k * n + 32 * n, m, n,
+                           "bits must stay below (32 m n - 64 - 32 n) / n = " +
+                               std::to_string((dense_bits(m, n) - 64 - 32 * n) / static_cast<double>(n)));
+  const uint64_t seed = s_.fixed_seed ? s_.seed : rng.next_u64();
+  const Tensor r = simhash_projection(m, k, seed);
+  const Tensor proj = matmul(r, a, Trans::Yes, Trans::No);  // (k, n) = R^T A
+  std::vector<int8_t> signs(static_cast<size_t>(k * n));
+  Tensor s_float = Tensor::empty({k, n});
+  for (int64_t i = 0; i < k * n; ++i) {
+    signs[static_cast<size_t>(i)] = proj.data()[i] >= 0 ? 1 : -1;  // sign(0) = +1
+    s_float.data()[i] = proj.data()[i] >= 0 ? 1.0f : -1.0f;
+  }
+  const Tensor rs = matmul(r, s_float);  // (m, n)
+  Tensor scale = Tensor::empty({n});
+  std::vector<double> na(static_cast<size_t>(n), 0.0), nrs(static_cast<size_t>(n), 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      na[static_cast<size_t>(j)] += static_cast<double>(a.data()[i * n + j]) * a.data()[i * n + j];
+      nrs[static_cast<size_t>(j)] += static_cast<double>(rs.data()[i * n + j]) * rs.data()[i * n + j];
+    }
+  for (int64_t j = 0; j < n; ++j) {
+    const double den = std::sqrt(nrs[static_cast<size_t>(j)]);
+    scale.data()[j] = den > 0 ? static_cast<float>(std::sqrt(na[static_cast<size_t>(j)]) / den) : 0.0f;
+  }
+  return std::make_unique<SimhashMatrix>(m, n, k, seed, std::move(signs), std::move(scale));
+}
+
+}  // namespace mc

@@ -1,0 +1,63 @@
+// SimHash: A (m, n) ~ R S diag(d). R (m, k) ~ N(0, 1) is regenerated from a 64-bit seed (never
+// stored), S = sign(R^T A) (k, n) holds one bit per entry, d (n) rescales each column to the
+// norm of A's column. R and S are frozen; d trains (the reference froze everything).
+#pragma once
+
+#include <memory>
+
+#include "compression/matrix_compressor.h"
+
+namespace mc {
+
+class SimhashMatrix final : public CompressedMatrix {
+ public:
+  // signs: k*n entries of +1/-1, row-major (k, n).
+  SimhashMatrix(int64_t m, int64_t n, int64_t k, uint64_t seed, std::vector<int8_t> signs, Tensor scale);
+
+  std::string method() const override { return "simhash"; }
+  int64_t rows() const override { return m_; }
+  int64_t cols() const override { return n_; }
+  std::vector<Factor> factors() const override { return {{"scale", scale_, true}}; }
+  nlohmann::json settings() const override;
+  Tensor materialize() const override;
+  void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;
+  void multiply(const Tensor& x, Tensor& y) const override;
+  void multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& factor_grads) const override;
+  // 64-bit seed + k n sign bits + n float32 scales.
+  int64_t stored_bits() const override { return 64 + k_ * n_ + 32 * n_; }
+  std::map<std::string, NpyArray> integer_state() const override;
+
+  uint64_t seed() const { return seed_; }
+  const Tensor& projection() const { return r_; }  // R (m, k)
+
+ private:
+  int64_t m_, n_, k_;
+  uint64_t seed_;
+  std::vector<int8_t> signs_;
+  Tensor r_;        // R (m, k), regenerated from seed_
+  Tensor s_float_;  // S (k, n) as +-1.0f, for sgemm
+  Tensor scale_;    // d (n)
+};
+
+// R (m, k) from a seed: the same numbers on every machine (our own Rng).
+Tensor simhash_projection(int64_t m, int64_t k, uint64_t seed);
+
+struct SimhashSettings {
+  int64_t bits = 0;          // k
+  bool fixed_seed = false;   // use `seed` instead of drawing one from the caller's Rng
+  uint64_t seed = 0;
+};
+
+class SimhashCompressor final : public MatrixCompressor {
+ public:
+  explicit SimhashCompressor(SimhashSettings settings);
+  std::string method() const override { return "simhash"; }
+  std::unique_ptr<CompressedMatrix> compress(const Tensor& a, Rng& rng) const override;
+  double ratio_for(int64_t m, int64_t n) const override;
+  const SimhashSettings& settings() const { return s_; }
+
+ private:
+  SimhashSettings s_;
+};
+
+}  // namespace mc
