@@ -1,0 +1,160 @@
+#include <gtest/gtest.h>
+
+#include "compression/lowrank.h"
+#include "compression/simhash.h"
+#include "compression/util.h"
+#include "core/error.h"
+#include "helpers.h"
+
+using mc_test::gaussian;
+
+namespace {
+mc::Tensor exact_rank(int64_t m, int64_t n, int64_t r, uint64_t seed) {
+  return mc::matmul(gaussian(m, r, seed), gaussian(r, n, seed + 100));
+}
+}  // namespace
+
+TEST(LowRank, ExactRankMatrixFullSvd) {
+  const mc::Tensor a = exact_rank(60, 40, 5, 1);
+  mc::LowRankSettings s;
+  s.rank = 5;
+  s.solver = mc::LowRankSettings::Solver::Full;
+  mc::Rng rng(0);
+  auto c = mc::LowRankCompressor(s).compress(a, rng);
+  EXPECT_LT(c->relative_error(a), 1e-5);
+  EXPECT_EQ(c->factors()[0].value.shape(), (mc::Shape{60, 5}));
+  EXPECT_EQ(c->factors()[1].value.shape(), (mc::Shape{5, 40}));
+}
+
+TEST(LowRank, ExactRankMatrixRandomizedSvd) {
+  const mc::Tensor a = exact_rank(400, 300, 8, 2);
+  mc::LowRankSettings s;
+  s.rank = 8;
+  s.solver = mc::LowRankSettings::Solver::Randomized;
+  mc::Rng rng(0);
+  mc::LowRankCompressor comp(s);
+  EXPECT_TRUE(comp.uses_randomized(400, 300));
+  auto c = comp.compress(a, rng);
+  EXPECT_LT(c->relative_error(a), 1e-5);
+}
+
+TEST(LowRank, AutoPicksRandomizedOnlyForLargeMatricesAndSmallRank) {
+  mc::LowRankSettings s;
+  s.rank = 16;
+  EXPECT_TRUE(mc::LowRankCompressor(s).uses_randomized(512, 512));
+  EXPECT_FALSE(mc::LowRankCompressor(s).uses_randomized(100, 100));
+  s.rank = 200;
+  EXPECT_FALSE(mc::LowRankCompressor(s).uses_randomized(512, 512));
+}
+
+TEST(LowRank, RandomizedIsNearOptimalOnDecayingSpectrum) {
+  // A with singular values 1/(i+1): the randomized error must be within 1% of Eckart-Young.
+  const int64_t m = 300, n = 260, k = 20;
+  mc::Tensor u = mc::orthonormalize(gaussian(m, n, 3));
+  mc::Tensor v = mc::orthonormalize(gaussian(n, n, 4));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) u.data()[i * n + j] /= static_cast<float>(j + 1);
+  const mc::Tensor a = mc::matmul(u, v, mc::Trans::No, mc::Trans::Yes);
+  double tail = 0, total = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const double s2 = 1.0 / ((j + 1.0) * (j + 1.0));
+    total += s2;
+    if (j >= k) tail += s2;
+  }
+  mc::LowRankSettings s;
+  s.rank = k;
+  s.solver = mc::LowRankSettings::Solver::Randomized;
+  mc::Rng rng(5);
+  auto c = mc::LowRankCompressor(s).compress(a, rng);
+  EXPECT_LT(c->relative_error(a), 1.01 * std::sqrt(tail / total));
+}
+
+TEST(LowRank, StoredSizeByHand) {
+  mc::LowRankSettings s;
+  s.rank = 3;
+  mc::Rng rng(0);
+  auto c = mc::LowRankCompressor(s).compress(gaussian(20, 10, 1), rng);
+  EXPECT_EQ(c->stored_bits(), 32 * (20 + 10) * 3);  // 2880
+  EXPECT_DOUBLE_EQ(mc::LowRankCompressor(s).ratio_for(20, 10), 90.0 / 200.0);
+}
+
+TEST(LowRank, RefusesRankThatStoresMoreThanDense) {
+  mc::LowRankSettings s;
+  s.rank = 7;  // 20 * 10 / 30 = 6.67: rank 7 stores 210 floats > 200
+  mc::Rng rng(0);
+  try {
+    mc::LowRankCompressor(s).compress(gaussian(20, 10, 1), rng);
+    FAIL() << "rank 7 accepted";
+  } catch (const mc::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("m n / (m + n) = 6.66"), std::string::npos) << e.what();
+  }
+  s.rank = 0;
+  EXPECT_THROW(mc::LowRankCompressor{s}, mc::ValueError);
+}
+
+TEST(LowRank, Gradients) {
+  mc::LowRankSettings s;
+  s.rank = 4;
+  mc::Rng rng(0);
+  auto c = mc::LowRankCompressor(s).compress(gaussian(17, 13, 7), rng);
+  mc_test::check_method(*c, 11);
+}
+
+TEST(Simhash, FactorsAndScaleMatchColumnNorms) {
+  const mc::Tensor a = gaussian(40, 30, 8);
+  mc::SimhashSettings s;
+  s.bits = 16;
+  mc::Rng rng(3);
+  auto c = mc::SimhashCompressor(s).compress(a, rng);
+  const mc::Tensor approx = c->materialize();
+  for (int64_t j = 0; j < 30; ++j) {  // d_j makes column norms equal
+    double na = 0, nb = 0;
+    for (int64_t i = 0; i < 40; ++i) {
+      na += static_cast<double>(a.data()[i * 30 + j]) * a.data()[i * 30 + j];
+      nb += static_cast<double>(approx.data()[i * 30 + j]) * approx.data()[i * 30 + j];
+    }
+    EXPECT_NEAR(std::sqrt(na), std::sqrt(nb), 1e-3 * std::sqrt(na));
+  }
+  auto* sh = dynamic_cast<mc::SimhashMatrix*>(c.get());
+  ASSERT_NE(sh, nullptr);
+  // S = sign(R^T A), recomputed by hand.
+  const mc::Tensor proj = mc::matmul(mc::simhash_projection(40, 16, sh->seed()), a, mc::Trans::Yes, mc::Trans::No);
+  const auto state = c->integer_state();
+  const auto& signs = state.at("signs");
+  ASSERT_EQ(signs.shape, (mc::Shape{16, 30}));
+  for (int64_t i = 0; i < proj.numel(); ++i)
+    EXPECT_EQ(static_cast<int8_t>(signs.bytes[static_cast<size_t>(i)]), proj.data()[i] >= 0 ? 1 : -1);
+  // Norm-matched columns (the reference rule): error^2 = 2 - 2 cos(A_:j, (R S)_:j) per column.
+  EXPECT_LT(c->relative_error(a), std::sqrt(2.0));
+}
+
+TEST(Simhash, MoreBitsLowerError) {
+  const mc::Tensor a = gaussian(64, 48, 9);
+  double previous = 10;
+  for (int64_t k : {8, 64, 512}) {
+    mc::SimhashSettings s;
+    s.bits = k;
+    mc::Rng rng(1);
+    const double e = mc::SimhashCompressor(s).compress(a, rng)->relative_error(a);
+    EXPECT_LT(e, previous) << k;
+    previous = e;
+  }
+}
+
+TEST(Simhash, StoredSizeByHandAndLimit) {
+  mc::SimhashSettings s;
+  s.bits = 5;
+  mc::Rng rng(0);
+  auto c = mc::SimhashCompressor(s).compress(gaussian(20, 10, 1), rng);
+  EXPECT_EQ(c->stored_bits(), 64 + 5 * 10 + 32 * 10);  // 434
+  s.bits = 32 * 20;  // 64 + 6400 + 320 > 6400
+  EXPECT_THROW(mc::SimhashCompressor(s).compress(gaussian(20, 10, 1), rng), mc::ValueError);
+}
+
+TEST(Simhash, Gradients) {
+  mc::SimhashSettings s;
+  s.bits = 12;
+  mc::Rng rng(0);
+  auto c = mc::SimhashCompressor(s).compress(gaussian(15, 11, 4), rng);
+  mc_test::check_method(*c, 12);
+}
