@@ -29,7 +29,7 @@ std::string npy_dtype_from_safetensors(const std::string& st_dtype) {
 
 void write_safetensors(const std::string& path, const std::map<std::string, std::string>& metadata,
                        const std::vector<std::pair<std::string, NpyArray>>& tensors) {
-  nlohmann::ordered_json header;
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   size_t offset = 0;
   for (const auto& [name, a] : tensors) {
