@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Training throughput and peak memory of matcomp against the PyTorch anchors, interleaved
+# (ours, torch, ours, torch, ...) so both see the same machine state; prints the ratio of medians.
+#
+#   scripts/compare_torch.sh [ANCHORS_DIR] [ROUNDS]
+#
+# ANCHORS_DIR defaults to ../shared/anchors relative to the repository root; ROUNDS to 3.
+# Environment: BUILD (default build), PYTHON (default /usr/bin/python3, which has torch),
+# BLAS_DIR (OpenBLAS OpenMP build directory for torch's LD_LIBRARY_PATH).
+# Each comparison is a row of COMPARISONS: bench name | anchor script + args | JSON path of
+# the anchor's throughput. A bench that the binary does not have is skipped.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ANCHORS="${1:-$ROOT/../shared/anchors}"
+ROUNDS="${2:-3}"
+BUILD="${BUILD:-$ROOT/build}"
+PYTHON="${PYTHON:-/usr/bin/python3}"
+BLAS_DIR="${BLAS_DIR:-/usr/lib/x86_64-linux-gnu/openblas-openmp}"
+BENCH="$BUILD/bin/matcomp-bench"
+
+COMPARISONS=(
+  "BM_TrainStep_PtbSmallLstm|torch_ptb_lstm.py --only small|results.small.tokens_per_s"
+  # medium is slow (about a minute per torch run); uncomment for the full comparison
+  # "BM_TrainStep_PtbMediumLstm|torch_ptb_lstm.py --only medium|results.medium.tokens_per_s"
+  "BM_TrainStep_Cifar10Cnn|torch_cifar_cnn.py|results.default_onednn.train_images_per_s"
+)
+
+[ -x "$BENCH" ] || { echo "no $BENCH: build matcomp-bench first" >&2; exit 1; }
+[ -d "$ANCHORS" ] || { echo "no anchors folder $ANCHORS" >&2; exit 1; }
+available="$("$BENCH" --benchmark_list_tests=true)"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
+# Runs a command, prints its stdout, and writes its peak RSS (MiB) to $TMP/rss.
+measure() {
+  "$PYTHON" - "$TMP/rss" "$@" <<'PY'
+import resource, subprocess, sys
+out = subprocess.run(sys.argv[2:], check=True, stdout=subprocess.PIPE, text=True).stdout
+open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0))
+sys.stdout.write(out)
+PY
+}
+
+printf '| bench | ours (median) | torch (median) | ratio ours/torch | peak RSS ours MiB | peak RSS torch MiB |\n|---|---|---|---|---|---|\n'
+for row in "${COMPARISONS[@]}"; do
+  IFS='|' read -r bench anchor field <<<"$row"
+  grep -qE "^$bench(/|$)" <<<"$available" || { echo "skip $bench (not in matcomp-bench)" >&2; continue; }
+  read -r -a anchor_cmd <<<"$anchor"
+  ours=(); theirs=(); rss_ours=(); rss_theirs=()
+  for ((r = 0; r < ROUNDS; r++)); do
+    measure "$BENCH" --benchmark_filter="^$bench(/|$)" --benchmark_format=json --benchmark_min_time=3 > "$TMP/ours.json"
+    rss_ours+=("$(cat "$TMP/rss")")
+    ours+=("$("$PYTHON" -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]; print(b["items_per_second"])' "$TMP/ours.json")")
+    LD_LIBRARY_PATH="$BLAS_DIR" measure "$PYTHON" "$ANCHORS/${anchor_cmd[0]}" "${anchor_cmd[@]:1}" > "$TMP/torch.json"
+    rss_theirs+=("$(cat "$TMP/rss")")
+    theirs+=("$("$PYTHON" -c '
+import json, sys
+v = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+for k in sys.argv[2].split("."): v = v[k]
+print(v)' "$TMP/torch.json" "$field")")
+    echo "$bench round $((r + 1)): ours ${ours[-1]} torch ${theirs[-1]} (rss ${rss_ours[-1]} / ${rss_theirs[-1]} MiB)" >&2
+  done
+  "$PYTHON" - "$bench" "${ours[*]}" "${theirs[*]}" "${rss_ours[*]}" "${rss_theirs[*]}" <<'PY'
+import statistics, sys
+name, ours, theirs, ro, rt = sys.argv[1], *[[float(x) for x in a.split()] for a in sys.argv[2:]]
+mo, mt = statistics.median(ours), statistics.median(theirs)
+print(f"| {name} | {mo:.0f} | {mt:.0f} | {mo / mt:.2f} | {max(ro):.0f} | {max(rt):.0f} |")
+PY
+done
