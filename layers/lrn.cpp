@@ -1,0 +1,136 @@
+// LRN forward and backward, OpenMP-parallel over images. In NCHW the channel window of a
+// pixel is strided, so every step works on whole channel planes (P contiguous pixels) and
+// vectorises over pixels. Writing s = bias + alpha * sum_window x^2 and q = s^-beta:
+//
+//   forward:  y_d  = x_d q_d
+//   backward: dx_j = g_j q_j - 2 alpha beta x_j sum_{d : |d - j| <= r} g_d y_d / s_d
+//
+// (the window relation is symmetric, so the adjoint's sum is over the same window). Only x
+// is saved; backward recomputes s per image in a scratch buffer, which costs less than
+// keeping a second activation alive between forward and backward.
+#include "layers/lrn.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "autograd/node.h"
+#include "core/error.h"
+
+namespace mc {
+
+namespace {
+
+struct LrnShape {
+  int64_t n, c, p;
+};
+
+LrnShape lrn_shape(const Tensor& x) {
+  MC_CHECK(x.dim() >= 2, ShapeError, "lrn expects x (N, C, ...), got " << to_string(x.shape()));
+  return {x.size(0), x.size(1), x.size(0) * x.size(1) == 0 ? 0 : x.numel() / (x.size(0) * x.size(1))};
+}
+
+// s (C, P) = bias + alpha * windowed sum over channels of x^2, for one image x (C, P).
+// sq is scratch (C, P).
+void window_scale(const float* x, const LrnShape& sh, const LrnSpec& spec, float* sq, float* s) {
+  const int64_t C = sh.c, P = sh.p, r = spec.depth_radius;
+#pragma omp simd
+  for (int64_t i = 0; i < C * P; ++i) sq[i] = x[i] * x[i];
+  for (int64_t d = 0; d < C; ++d) {
+    float* sd = s + d * P;
+    std::fill(sd, sd + P, 0.0f);
+    // Summing the window directly (2r + 1 planes) rather than a running add/subtract keeps
+    // every s exact to float rounding of its own terms, with no drift along the channels.
+    for (int64_t e = std::max<int64_t>(d - r, 0); e <= std::min<int64_t>(d + r, C - 1); ++e) {
+      const float* qe = sq + e * P;
+#pragma omp simd
+      for (int64_t i = 0; i < P; ++i) sd[i] += qe[i];
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < P; ++i) sd[i] = spec.bias + spec.alpha * sd[i];
+  }
+}
+
+// q = s^-beta, in place over n values. beta 0.75 and 0.5 take sqrt-only forms that vectorise
+// (powf does not without -ffast-math).
+void neg_pow(float* v, int64_t n, float beta) {
+  if (beta == 0.75f) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) v[i] = 1.0f / std::sqrt(v[i] * std::sqrt(v[i]));
+  } else if (beta == 0.5f) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) v[i] = 1.0f / std::sqrt(v[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) v[i] = std::pow(v[i], -beta);
+  }
+}
+
+}  // namespace
+
+Var lrn(const Var& x, const LrnSpec& spec) {
+  const Tensor& xv = x.value();
+  const LrnShape sh = lrn_shape(xv);
+  MC_CHECK(spec.depth_radius >= 0 && spec.bias > 0.0f && spec.alpha >= 0.0f, ValueError,
+           "lrn: depth_radius " << spec.depth_radius << ", bias " << spec.bias << ", alpha " << spec.alpha
+                                << " (need radius >= 0, bias > 0, alpha >= 0 so the base stays positive)");
+  const int64_t CP = sh.c * sh.p;
+  Tensor y = Tensor::empty(xv.shape());
+  const float* px = xv.data();
+  float* py = y.data();
+#pragma omp parallel if (sh.n * CP > 16384)
+  {
+    std::vector<float> sq(static_cast<size_t>(CP)), q(static_cast<size_t>(CP));
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < sh.n; ++b) {
+      const float* xb = px + b * CP;
+      float* yb = py + b * CP;
+      window_scale(xb, sh, spec, sq.data(), q.data());
+      neg_pow(q.data(), CP, spec.beta);
+#pragma omp simd
+      for (int64_t i = 0; i < CP; ++i) yb[i] = xb[i] * q[i];
+    }
+  }
+  return record("lrn", y, {x}, [sx = SavedTensor(xv, "lrn"), sh, spec](const Grads& grads, const Needs&) {
+    const int64_t C = sh.c, P = sh.p, CP = C * P, r = spec.depth_radius;
+    const float* px = sx.get().data();
+    const float* gy = grads[0].data();
+    Tensor dx = Tensor::empty(sx.get().shape());
+    float* pd = dx.data();
+    const float k = 2.0f * spec.alpha * spec.beta;
+#pragma omp parallel if (sh.n * CP > 16384)
+    {
+      std::vector<float> sq(static_cast<size_t>(CP)), s(static_cast<size_t>(CP)), t(static_cast<size_t>(CP));
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < sh.n; ++b) {
+        const float* xb = px + b * CP;
+        const float* gb = gy + b * CP;
+        float* db = pd + b * CP;
+        window_scale(xb, sh, spec, sq.data(), s.data());
+        // sq <- q = s^-beta ; t = g y / s = g x q / s
+        std::copy(s.begin(), s.end(), sq.begin());
+        neg_pow(sq.data(), CP, spec.beta);
+#pragma omp simd
+        for (int64_t i = 0; i < CP; ++i) t[i] = gb[i] * xb[i] * sq[i] / s[i];
+        for (int64_t j = 0; j < C; ++j) {
+          // s's plane j is no longer needed: reuse it for the windowed sum of t.
+          float* acc = s.data() + j * P;
+          std::fill(acc, acc + P, 0.0f);
+          for (int64_t d = std::max<int64_t>(j - r, 0); d <= std::min<int64_t>(j + r, C - 1); ++d) {
+            const float* td = t.data() + d * P;
+#pragma omp simd
+            for (int64_t i = 0; i < P; ++i) acc[i] += td[i];
+          }
+          const float* qj = sq.data() + j * P;
+          const float* xj = xb + j * P;
+          const float* gj = gb + j * P;
+          float* dj = db + j * P;
+#pragma omp simd
+          for (int64_t i = 0; i < P; ++i) dj[i] = gj[i] * qj[i] - k * xj[i] * acc[i];
+        }
+      }
+    }
+    return Grads{dx};
+  });
+}
+
+}  // namespace mc

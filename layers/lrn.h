@@ -1,0 +1,38 @@
+// Local response normalisation across channels (TensorFlow's local_response_normalization)
+// for NCHW images:
+//
+//   y[n, d, h, w] = x[n, d, h, w] / (bias + alpha * sum_{d' : |d' - d| <= r} x[n, d', h, w]^2)^beta
+//
+// (the window is clipped at the first and last channel). Defaults are the CIFAR-10 model's
+// (TF tutorial: radius 4, bias 1, alpha 0.001 / 9, beta 0.75).
+#pragma once
+
+#include <cstdint>
+
+#include "autograd/variable.h"
+#include "layers/module.h"
+
+namespace mc {
+
+struct LrnSpec {
+  int64_t depth_radius = 4;
+  float bias = 1.0f;
+  float alpha = 0.001f / 9.0f;
+  float beta = 0.75f;
+};
+
+// x (N, C, H, W) (or (N, C, ...): everything after the channels is one pixel axis) -> same shape
+Var lrn(const Var& x, const LrnSpec& spec = {});
+
+class LRN : public Module {
+ public:
+  explicit LRN(LrnSpec spec = {}) : spec_(spec) {}
+  std::string type() const override { return "LRN"; }
+  Var forward(const Var& x) { return lrn(x, spec_); }
+  const LrnSpec& spec() const { return spec_; }
+
+ private:
+  LrnSpec spec_;
+};
+
+}  // namespace mc
