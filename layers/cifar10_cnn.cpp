@@ -48,8 +48,8 @@ Var Cifar10Cnn::forward(const Var& images) {
            ShapeError,
            "Cifar10Cnn expects images (N, " << config_.channels << ", " << s << ", " << s << "), got "
                                             << to_string(images.shape()));
-  Var x = child<Conv2d>("conv1")->forward(images);  // ReLU fused
-  x = child<MaxPool2d>("pool1")->forward(x);
+  // conv1 + ReLU + pool1 in one op: its 64 x 24 x 24 activation is never stored.
+  Var x = child<Conv2d>("conv1")->forward_maxpool(images, child<MaxPool2d>("pool1")->spec());
   x = child<LRN>("norm1")->forward(x);
   x = child<Conv2d>("conv2")->forward(x);  // ReLU fused
   x = child<LRN>("norm2")->forward(x);

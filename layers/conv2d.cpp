@@ -1,6 +1,7 @@
 #include "layers/conv2d.h"
 
 #include "core/error.h"
+#include "layers/conv2d_pool_op.h"
 
 namespace mc {
 
@@ -21,6 +22,12 @@ Var Conv2d::forward(const Var& x) {
   MC_CHECK(x.value().dim() == 4 && x.shape()[1] == in_channels(), ShapeError,
            "Conv2d expects input (N, " << in_channels() << ", H, W), got " << to_string(x.shape()));
   return conv2d(x, w->dense(), has_bias_ ? own_parameter("bias") : Var(), spec_);
+}
+
+Var Conv2d::forward_maxpool(const Var& x, const Pool2dSpec& pool) {
+  MC_CHECK(x.value().dim() == 4 && x.shape()[1] == in_channels(), ShapeError,
+           "Conv2d expects input (N, " << in_channels() << ", H, W), got " << to_string(x.shape()));
+  return conv2d_relu_maxpool(x, weight()->dense(), has_bias_ ? own_parameter("bias") : Var(), spec_, pool);
 }
 
 }  // namespace mc

@@ -8,6 +8,7 @@
 
 #include "layers/conv2d_op.h"
 #include "layers/module.h"
+#include "layers/pool2d.h"
 #include "layers/weight.h"
 
 namespace mc {
@@ -27,6 +28,8 @@ class Conv2d : public Module {
   Conv2d(Tensor weight_init, int64_t kernel_h, int64_t kernel_w, Conv2dOptions options = {});
   std::string type() const override { return "Conv2d"; }
   Var forward(const Var& x);  // (N, in_channels, H, W) -> (N, out_channels, OH, OW)
+  // max_pool2d(forward(x), pool) as one fused op (conv2d_pool_op.h); needs the fused ReLU.
+  Var forward_maxpool(const Var& x, const Pool2dSpec& pool);
   std::shared_ptr<Weight> weight() const { return child<Weight>("weight"); }
   int64_t in_channels() const { return weight()->rows() / (spec_.kernel_h * spec_.kernel_w); }
   int64_t out_channels() const { return weight()->cols(); }

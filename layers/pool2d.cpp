@@ -12,6 +12,30 @@
 
 namespace mc {
 
+void max_pool_plane(const float* xp, const WindowGeometry& g, float* yp, int32_t* ap) {
+  const int64_t H = g.in_h, W = g.in_w, OW = g.out_w, s = g.stride;
+  // Every SAME or VALID window holds at least one real pixel, so clipping it to the image
+  // is exactly -inf padding.
+  for (int64_t oh = 0; oh < g.out_h; ++oh) {
+    const int64_t h0 = std::max<int64_t>(oh * s - g.pad_top, 0);
+    const int64_t h1 = std::min<int64_t>(oh * s - g.pad_top + g.k_h, H);
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      const int64_t w0 = std::max<int64_t>(ow * s - g.pad_left, 0);
+      const int64_t w1 = std::min<int64_t>(ow * s - g.pad_left + g.k_w, W);
+      int64_t best = h0 * W + w0;
+      float m = xp[best];
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w)
+          if (xp[h * W + w] > m) {
+            m = xp[h * W + w];
+            best = h * W + w;
+          }
+      yp[oh * OW + ow] = m;
+      ap[oh * OW + ow] = static_cast<int32_t>(best);
+    }
+  }
+}
+
 Var max_pool2d(const Var& x, const Pool2dSpec& spec) {
   const Tensor& xv = x.value();
   MC_CHECK(xv.dim() == 4, ShapeError, "max_pool2d expects x (N, C, H, W), got " << to_string(xv.shape()));
@@ -19,39 +43,15 @@ Var max_pool2d(const Var& x, const Pool2dSpec& spec) {
       WindowGeometry::make(xv.size(2), xv.size(3), spec.kernel_h, spec.kernel_w, spec.stride, spec.padding);
   const int64_t planes = xv.size(0) * xv.size(1);
   MC_CHECK(g.in_h * g.in_w <= INT32_MAX, ShapeError, "max_pool2d: plane " << to_string(xv.shape()) << " too large");
-  const int64_t H = g.in_h, W = g.in_w, OH = g.out_h, OW = g.out_w, s = g.stride;
+  const int64_t H = g.in_h, W = g.in_w, OH = g.out_h, OW = g.out_w;
   Tensor y = Tensor::empty({xv.size(0), xv.size(1), OH, OW});
   // argmax[plane * OH * OW + o] = winning position h * W + w within the input plane
   auto argmax = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(planes * OH * OW));
   const float* px = xv.data();
   float* py = y.data();
   int32_t* pa = argmax->data();
-  // Every SAME or VALID window holds at least one real pixel, so clipping it to the image
-  // is exactly -inf padding.
 #pragma omp parallel for schedule(static) if (planes * OH * OW > 4096)
-  for (int64_t q = 0; q < planes; ++q) {
-    const float* xp = px + q * H * W;
-    float* yp = py + q * OH * OW;
-    int32_t* ap = pa + q * OH * OW;
-    for (int64_t oh = 0; oh < OH; ++oh) {
-      const int64_t h0 = std::max<int64_t>(oh * s - g.pad_top, 0);
-      const int64_t h1 = std::min<int64_t>(oh * s - g.pad_top + g.k_h, H);
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const int64_t w0 = std::max<int64_t>(ow * s - g.pad_left, 0);
-        const int64_t w1 = std::min<int64_t>(ow * s - g.pad_left + g.k_w, W);
-        int64_t best = h0 * W + w0;
-        float m = xp[best];
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t w = w0; w < w1; ++w)
-            if (xp[h * W + w] > m) {
-              m = xp[h * W + w];
-              best = h * W + w;
-            }
-        yp[oh * OW + ow] = m;
-        ap[oh * OW + ow] = static_cast<int32_t>(best);
-      }
-    }
-  }
+  for (int64_t q = 0; q < planes; ++q) max_pool_plane(px + q * H * W, g, py + q * OH * OW, pa + q * OH * OW);
   return record("max_pool2d", y, {x}, [argmax, in_shape = xv.shape(), planes, H, W, OH, OW](const Grads& grads, const Needs&) {
     Tensor dx = Tensor::empty(in_shape);  // (N, C, H, W)
     const float* gy = grads[0].data();    // (N, C, OH, OW)

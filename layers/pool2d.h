@@ -23,6 +23,10 @@ struct Pool2dSpec {
 // x (N, C, H, W) -> (N, C, OH, OW)
 Var max_pool2d(const Var& x, const Pool2dSpec& spec);
 
+// One plane, the kernel behind max_pool2d (and the fused conv2d_relu_maxpool):
+// y (OH, OW) = window maxima of x (H, W); argmax (OH, OW) = winner's index h * W + w.
+void max_pool_plane(const float* x, const WindowGeometry& g, float* y, int32_t* argmax);
+
 class MaxPool2d : public Module {
  public:
   explicit MaxPool2d(Pool2dSpec spec = {}) : spec_(spec) {}

@@ -5,6 +5,7 @@
 #include "autograd/ops.h"
 #include "layers/conv2d.h"
 #include "layers/conv2d_op.h"
+#include "layers/conv2d_pool_op.h"
 #include "test_layers_util.h"
 
 using namespace mc;
@@ -186,4 +187,39 @@ TEST(Conv2dLayer, NoBias) {
   Conv2d conv(randn({3 * 3 * 2, 4}, 1, 0.1f), 3, 3, opt);
   EXPECT_FALSE(conv.has_parameter("bias"));
   mc::testing::expect_gradients_match([&](const std::vector<Var>& v) { return conv.forward(v[0]); }, {randn({2, 2, 5, 5}, 4)});
+}
+
+TEST(Conv2dReluMaxpool, EqualsComposedOpsExactly) {
+  // Same forward values and the same gradients, bit for bit, as relu-conv then max_pool2d.
+  for (const auto& [shape, stride] : std::vector<std::pair<Shape, int64_t>>{{{3, 3, 9, 8}, 1}, {{2, 4, 11, 10}, 2}}) {
+    const Conv2dSpec conv{5, 5, stride, Padding::Same, true};
+    const Pool2dSpec pool{3, 3, 2, Padding::Same};
+    const int64_t cout = 6;
+    const Tensor x = randn(shape, 160), w = randn({25 * shape[1], cout}, 161, 0.2f), b = randn({cout}, 162, 0.3f);
+    Var x1(x.clone(), true), w1(w.clone(), true), b1(b.clone(), true);
+    Var x2(x.clone(), true), w2(w.clone(), true), b2(b.clone(), true);
+    Var y1 = conv2d_relu_maxpool(x1, w1, b1, conv, pool), y2 = max_pool2d(conv2d(x2, w2, b2, conv), pool);
+    ASSERT_EQ(to_string(y1.shape()), to_string(y2.shape()));
+    EXPECT_EQ(mc::testing::max_abs_diff(y1.value(), y2.value()), 0.0f);
+    const Tensor seed = randn(y1.shape(), 163);
+    y1.backward(seed);
+    y2.backward(seed);
+    EXPECT_EQ(mc::testing::max_abs_diff(x1.grad(), x2.grad()), 0.0f);
+    EXPECT_EQ(mc::testing::max_abs_diff(w1.grad(), w2.grad()), 0.0f);
+    EXPECT_EQ(mc::testing::max_abs_diff(b1.grad(), b2.grad()), 0.0f);
+  }
+  EXPECT_THROW(conv2d_relu_maxpool(Var(randn({1, 1, 4, 4}, 1)), Var(randn({9, 2}, 2)), Var(), {3, 3, 1, Padding::Same, false}, {}),
+               ValueError);
+}
+
+TEST(Conv2dReluMaxpool, Gradcheck) {
+  // Distinct, well separated pre-activations keep pool winners and ReLU signs fixed within the
+  // stencil: a 1x1 kernel over distinct inputs with a positive weight and bias.
+  Rng rng(170);
+  Tensor x = Tensor::empty({2, 1, 6, 6});
+  std::vector<int64_t> order = rng.permutation(x.numel());
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = 0.1f * static_cast<float>(order[static_cast<size_t>(i)]) - 2.0f;
+  mc::testing::expect_gradients_match(
+      [](const std::vector<Var>& v) { return conv2d_relu_maxpool(v[0], v[1], v[2], {1, 1, 1, Padding::Same, true}, {}); },
+      {x, Tensor::full({1, 2}, 0.7f), Tensor::from({2}, {0.3f, 0.6f})});
 }
