@@ -82,6 +82,14 @@ void neg_pow(float* v, int64_t n, float beta) {
   }
 }
 
+// Per-thread scratch of 3 x CP floats, kept between calls: allocating it inside every
+// parallel region made each worker thread's malloc arena fault its pages in again.
+float* scratch(int64_t floats) {
+  thread_local std::vector<float> buffer;
+  if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
+  return buffer.data();
+}
+
 }  // namespace
 
 Var lrn(const Var& x, const LrnSpec& spec) {
@@ -96,13 +104,14 @@ Var lrn(const Var& x, const LrnSpec& spec) {
   float* py = y.data();
 #pragma omp parallel if (sh.n * CP > 16384)
   {
-    std::vector<float> sq(static_cast<size_t>(CP)), q(static_cast<size_t>(CP));
+    float* sq = scratch(2 * CP);
+    float* q = sq + CP;
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < sh.n; ++b) {
       const float* xb = px + b * CP;
       float* yb = py + b * CP;
-      window_scale(xb, sh, spec, sq.data(), q.data());
-      neg_pow(q.data(), CP, spec.beta);
+      window_scale(xb, sh, spec, sq, q);
+      neg_pow(q, CP, spec.beta);
 #pragma omp simd
       for (int64_t i = 0; i < CP; ++i) yb[i] = xb[i] * q[i];
     }
@@ -116,28 +125,30 @@ Var lrn(const Var& x, const LrnSpec& spec) {
     const float k = 2.0f * spec.alpha * spec.beta;
 #pragma omp parallel if (sh.n * CP > 16384)
     {
-      std::vector<float> sq(static_cast<size_t>(CP)), s(static_cast<size_t>(CP)), t(static_cast<size_t>(CP));
+      float* sq = scratch(3 * CP);
+      float* s = sq + CP;
+      float* t = s + CP;
 #pragma omp for schedule(static)
       for (int64_t b = 0; b < sh.n; ++b) {
         const float* xb = px + b * CP;
         const float* gb = gy + b * CP;
         float* db = pd + b * CP;
-        window_scale(xb, sh, spec, sq.data(), s.data());
+        window_scale(xb, sh, spec, sq, s);
         // sq <- q = s^-beta ; t = g y / s = g x q / s
-        std::copy(s.begin(), s.end(), sq.begin());
-        neg_pow(sq.data(), CP, spec.beta);
+        std::copy(s, s + CP, sq);
+        neg_pow(sq, CP, spec.beta);
 #pragma omp simd
         for (int64_t i = 0; i < CP; ++i) t[i] = gb[i] * xb[i] * sq[i] / s[i];
         for (int64_t j = 0; j < C; ++j) {
           // s's plane j is no longer needed: reuse it for the windowed sum of t.
-          float* acc = s.data() + j * P;
+          float* acc = s + j * P;
           std::fill(acc, acc + P, 0.0f);
           for (int64_t d = std::max<int64_t>(j - r, 0); d <= std::min<int64_t>(j + r, C - 1); ++d) {
-            const float* td = t.data() + d * P;
+            const float* td = t + d * P;
 #pragma omp simd
             for (int64_t i = 0; i < P; ++i) acc[i] += td[i];
           }
-          const float* qj = sq.data() + j * P;
+          const float* qj = sq + j * P;
           const float* xj = xb + j * P;
           const float* gj = gb + j * P;
           float* dj = db + j * P;

@@ -12,14 +12,41 @@
 
 namespace mc {
 
+namespace {
+
+// 3x3 stride 2 windows that lie inside the plane (all but the last row / column under the
+// model's SAME padding): fixed trip counts the compiler unrolls, no clipping. Same scan order
+// and first-maximum rule as the general loop.
+inline void pool3x3s2_window(const float* xp, int64_t W, int64_t h0, int64_t w0, float& m, int32_t& best) {
+  int64_t b = h0 * W + w0;
+  float v = xp[b];
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 3; ++j) {
+      const int64_t idx = (h0 + i) * W + w0 + j;
+      if (xp[idx] > v) {
+        v = xp[idx];
+        b = idx;
+      }
+    }
+  m = v;
+  best = static_cast<int32_t>(b);
+}
+
+}  // namespace
+
 void max_pool_plane(const float* xp, const WindowGeometry& g, float* yp, int32_t* ap) {
   const int64_t H = g.in_h, W = g.in_w, OW = g.out_w, s = g.stride;
+  const bool fast = g.k_h == 3 && g.k_w == 3 && s == 2 && g.pad_top == 0 && g.pad_left == 0;
   // Every SAME or VALID window holds at least one real pixel, so clipping it to the image
   // is exactly -inf padding.
   for (int64_t oh = 0; oh < g.out_h; ++oh) {
     const int64_t h0 = std::max<int64_t>(oh * s - g.pad_top, 0);
     const int64_t h1 = std::min<int64_t>(oh * s - g.pad_top + g.k_h, H);
     for (int64_t ow = 0; ow < OW; ++ow) {
+      if (fast && oh * 2 + 3 <= H && ow * 2 + 3 <= W) {
+        pool3x3s2_window(xp, W, oh * 2, ow * 2, yp[oh * OW + ow], ap[oh * OW + ow]);
+        continue;
+      }
       const int64_t w0 = std::max<int64_t>(ow * s - g.pad_left, 0);
       const int64_t w1 = std::min<int64_t>(ow * s - g.pad_left + g.k_w, W);
       int64_t best = h0 * W + w0;
