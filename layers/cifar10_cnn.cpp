@@ -52,8 +52,7 @@ Var Cifar10Cnn::forward(const Var& images) {
   Var x = child<Conv2d>("conv1")->forward_maxpool(images, child<MaxPool2d>("pool1")->spec());
   x = child<LRN>("norm1")->forward(x);
   x = child<Conv2d>("conv2")->forward(x);  // ReLU fused
-  x = child<LRN>("norm2")->forward(x);
-  x = child<MaxPool2d>("pool2")->forward(x);
+  x = child<LRN>("norm2")->forward_maxpool(x, child<MaxPool2d>("pool2")->spec());  // norm2 + pool2, one op
   x = reshape(x, {x.shape()[0], -1});
   x = relu(child<Dense>("local3")->forward(x));
   x = relu(child<Dense>("local4")->forward(x));

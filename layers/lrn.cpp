@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <memory>
 #include <vector>
 
 #if defined(__AVX512F__)
@@ -20,6 +22,7 @@
 
 #include "autograd/node.h"
 #include "core/error.h"
+#include "layers/pool2d.h"
 
 namespace mc {
 
@@ -90,75 +93,120 @@ float* scratch(int64_t floats) {
   return buffer.data();
 }
 
+// One image: y (C, P) = x * (bias + alpha * window sum x^2)^-beta. scratch: 2 * C * P floats.
+void lrn_forward_image(const float* xb, float* yb, const LrnShape& sh, const LrnSpec& spec, float* scratch2) {
+  const int64_t CP = sh.c * sh.p;
+  float* sq = scratch2;
+  float* q = sq + CP;
+  window_scale(xb, sh, spec, sq, q);
+  neg_pow(q, CP, spec.beta);
+#pragma omp simd
+  for (int64_t i = 0; i < CP; ++i) yb[i] = xb[i] * q[i];
+}
+
+// One image: db (C, P) from x and the output gradient gb. scratch: 3 * C * P floats.
+void lrn_backward_image(const float* xb, const float* gb, float* db, const LrnShape& sh, const LrnSpec& spec,
+                        float* scratch3) {
+  const int64_t C = sh.c, P = sh.p, CP = C * P, r = spec.depth_radius;
+  const float k = 2.0f * spec.alpha * spec.beta;
+  float* sq = scratch3;
+  float* s = sq + CP;
+  float* t = s + CP;
+  window_scale(xb, sh, spec, sq, s);
+  // sq <- q = s^-beta ; t = g y / s = g x q / s
+  std::copy(s, s + CP, sq);
+  neg_pow(sq, CP, spec.beta);
+#pragma omp simd
+  for (int64_t i = 0; i < CP; ++i) t[i] = gb[i] * xb[i] * sq[i] / s[i];
+  for (int64_t j = 0; j < C; ++j) {
+    // s's plane j is no longer needed: reuse it for the windowed sum of t.
+    float* acc = s + j * P;
+    std::fill(acc, acc + P, 0.0f);
+    for (int64_t d = std::max<int64_t>(j - r, 0); d <= std::min<int64_t>(j + r, C - 1); ++d) {
+      const float* td = t + d * P;
+#pragma omp simd
+      for (int64_t i = 0; i < P; ++i) acc[i] += td[i];
+    }
+    const float* qj = sq + j * P;
+    const float* xj = xb + j * P;
+    const float* gj = gb + j * P;
+    float* dj = db + j * P;
+#pragma omp simd
+    for (int64_t i = 0; i < P; ++i) dj[i] = gj[i] * qj[i] - k * xj[i] * acc[i];
+  }
+}
+
+void check_spec(const LrnSpec& spec) {
+  MC_CHECK(spec.depth_radius >= 0 && spec.bias > 0.0f && spec.alpha >= 0.0f, ValueError,
+           "lrn: depth_radius " << spec.depth_radius << ", bias " << spec.bias << ", alpha " << spec.alpha
+                                << " (need radius >= 0, bias > 0, alpha >= 0 so the base stays positive)");
+}
+
 }  // namespace
 
 Var lrn(const Var& x, const LrnSpec& spec) {
   const Tensor& xv = x.value();
   const LrnShape sh = lrn_shape(xv);
-  MC_CHECK(spec.depth_radius >= 0 && spec.bias > 0.0f && spec.alpha >= 0.0f, ValueError,
-           "lrn: depth_radius " << spec.depth_radius << ", bias " << spec.bias << ", alpha " << spec.alpha
-                                << " (need radius >= 0, bias > 0, alpha >= 0 so the base stays positive)");
+  check_spec(spec);
   const int64_t CP = sh.c * sh.p;
   Tensor y = Tensor::empty(xv.shape());
   const float* px = xv.data();
   float* py = y.data();
-#pragma omp parallel if (sh.n * CP > 16384)
-  {
-    float* sq = scratch(2 * CP);
-    float* q = sq + CP;
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < sh.n; ++b) {
-      const float* xb = px + b * CP;
-      float* yb = py + b * CP;
-      window_scale(xb, sh, spec, sq, q);
-      neg_pow(q, CP, spec.beta);
-#pragma omp simd
-      for (int64_t i = 0; i < CP; ++i) yb[i] = xb[i] * q[i];
-    }
-  }
+#pragma omp parallel for schedule(static) if (sh.n * CP > 16384)
+  for (int64_t b = 0; b < sh.n; ++b) lrn_forward_image(px + b * CP, py + b * CP, sh, spec, scratch(2 * CP));
   return record("lrn", y, {x}, [sx = SavedTensor(xv, "lrn"), sh, spec](const Grads& grads, const Needs&) {
-    const int64_t C = sh.c, P = sh.p, CP = C * P, r = spec.depth_radius;
+    const int64_t CP = sh.c * sh.p;
     const float* px = sx.get().data();
     const float* gy = grads[0].data();
     Tensor dx = Tensor::empty(sx.get().shape());
     float* pd = dx.data();
-    const float k = 2.0f * spec.alpha * spec.beta;
-#pragma omp parallel if (sh.n * CP > 16384)
-    {
-      float* sq = scratch(3 * CP);
-      float* s = sq + CP;
-      float* t = s + CP;
-#pragma omp for schedule(static)
-      for (int64_t b = 0; b < sh.n; ++b) {
-        const float* xb = px + b * CP;
-        const float* gb = gy + b * CP;
-        float* db = pd + b * CP;
-        window_scale(xb, sh, spec, sq, s);
-        // sq <- q = s^-beta ; t = g y / s = g x q / s
-        std::copy(s, s + CP, sq);
-        neg_pow(sq, CP, spec.beta);
-#pragma omp simd
-        for (int64_t i = 0; i < CP; ++i) t[i] = gb[i] * xb[i] * sq[i] / s[i];
-        for (int64_t j = 0; j < C; ++j) {
-          // s's plane j is no longer needed: reuse it for the windowed sum of t.
-          float* acc = s + j * P;
-          std::fill(acc, acc + P, 0.0f);
-          for (int64_t d = std::max<int64_t>(j - r, 0); d <= std::min<int64_t>(j + r, C - 1); ++d) {
-            const float* td = t + d * P;
-#pragma omp simd
-            for (int64_t i = 0; i < P; ++i) acc[i] += td[i];
-          }
-          const float* qj = sq + j * P;
-          const float* xj = xb + j * P;
-          const float* gj = gb + j * P;
-          float* dj = db + j * P;
-#pragma omp simd
-          for (int64_t i = 0; i < P; ++i) dj[i] = gj[i] * qj[i] - k * xj[i] * acc[i];
-        }
-      }
-    }
+#pragma omp parallel for schedule(static) if (sh.n * CP > 16384)
+    for (int64_t b = 0; b < sh.n; ++b) lrn_backward_image(px + b * CP, gy + b * CP, pd + b * CP, sh, spec, scratch(3 * CP));
     return Grads{dx};
   });
+}
+
+Var lrn_maxpool(const Var& x, const LrnSpec& spec, const Pool2dSpec& pool) {
+  const Tensor& xv = x.value();
+  MC_CHECK(xv.dim() == 4, ShapeError, "lrn_maxpool expects x (N, C, H, W), got " << to_string(xv.shape()));
+  check_spec(spec);
+  const LrnShape sh = lrn_shape(xv);
+  const WindowGeometry g = WindowGeometry::make(xv.size(2), xv.size(3), pool.kernel_h, pool.kernel_w, pool.stride, pool.padding);
+  MC_CHECK(sh.p <= INT32_MAX, ShapeError, "lrn_maxpool: plane " << to_string(xv.shape()) << " too large");
+  const int64_t C = sh.c, P = sh.p, CP = C * P, PP = g.out_h * g.out_w;
+  Tensor y = Tensor::empty({sh.n, C, g.out_h, g.out_w});
+  auto argmax = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(sh.n * C * PP));
+  const float* px = xv.data();
+  float* py = y.data();
+  int32_t* pa = argmax->data();
+#pragma omp parallel for schedule(static) if (sh.n * CP > 16384)
+  for (int64_t b = 0; b < sh.n; ++b) {
+    float* buf = scratch(3 * CP);  // [0, 2CP) for the LRN, [2CP, 3CP) its output
+    float* yl = buf + 2 * CP;
+    lrn_forward_image(px + b * CP, yl, sh, spec, buf);
+    for (int64_t c = 0; c < C; ++c) max_pool_plane(yl + c * P, g, py + (b * C + c) * PP, pa + (b * C + c) * PP);
+  }
+  return record("lrn_maxpool", y, {x},
+                [sx = SavedTensor(xv, "lrn_maxpool"), argmax, sh, spec, PP](const Grads& grads, const Needs&) {
+                  const int64_t C = sh.c, P = sh.p, CP = C * P;
+                  const float* px = sx.get().data();
+                  const float* gy = grads[0].data();  // (N, C, PH, PW)
+                  const int32_t* pa = argmax->data();
+                  Tensor dx = Tensor::empty(sx.get().shape());
+                  float* pd = dx.data();
+#pragma omp parallel for schedule(static) if (sh.n * CP > 16384)
+                  for (int64_t b = 0; b < sh.n; ++b) {
+                    float* buf = scratch(4 * CP);  // [0, 3CP) for the LRN backward, [3CP, 4CP) its dy
+                    float* gl = buf + 3 * CP;
+                    std::fill(gl, gl + CP, 0.0f);
+                    for (int64_t c = 0; c < C; ++c) {
+                      const int64_t q = (b * C + c) * PP;
+                      for (int64_t o = 0; o < PP; ++o) gl[c * P + pa[q + o]] += gy[q + o];
+                    }
+                    lrn_backward_image(px + b * CP, gl, pd + b * CP, sh, spec, buf);
+                  }
+                  return Grads{dx};
+                });
 }
 
 }  // namespace mc

@@ -11,6 +11,7 @@
 
 #include "autograd/variable.h"
 #include "layers/module.h"
+#include "layers/pool2d.h"
 
 namespace mc {
 
@@ -24,11 +25,18 @@ struct LrnSpec {
 // x (N, C, H, W) (or (N, C, ...): everything after the channels is one pixel axis) -> same shape
 Var lrn(const Var& x, const LrnSpec& spec = {});
 
+// max_pool2d(lrn(x), pool) as one op, image by image: the normalised activation lives only in
+// a per-thread scratch (and is recomputed in backward), so neither it nor the pool's input
+// gradient is ever a full-size tensor. Exactly the composed ops' values and gradients.
+// x (N, C, H, W) -> (N, C, PH, PW)
+Var lrn_maxpool(const Var& x, const LrnSpec& spec, const Pool2dSpec& pool);
+
 class LRN : public Module {
  public:
   explicit LRN(LrnSpec spec = {}) : spec_(spec) {}
   std::string type() const override { return "LRN"; }
   Var forward(const Var& x) { return lrn(x, spec_); }
+  Var forward_maxpool(const Var& x, const Pool2dSpec& pool) { return lrn_maxpool(x, spec_, pool); }
   const LrnSpec& spec() const { return spec_; }
 
  private:

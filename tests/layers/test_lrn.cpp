@@ -7,6 +7,7 @@
 
 #include "autograd/ops.h"
 #include "layers/lrn.h"
+#include "layers/pool2d.h"
 #include "test_layers_util.h"
 
 using namespace mc;
@@ -73,4 +74,30 @@ TEST(LRN, GradcheckCifarSettingsLargeInputs) {
 TEST(LRN, RejectsBadSettings) {
   EXPECT_THROW(lrn(Var(Tensor::zeros({4})), {}), ShapeError);
   EXPECT_THROW(lrn(Var(Tensor::zeros({1, 2, 2, 2})), {2, 0.0f, 1.0f, 0.5f}), ValueError);
+}
+
+TEST(LRN, FusedMaxpoolEqualsComposedOps) {
+  const LrnSpec spec{2, 1.0f, 0.5f, 0.75f};
+  const Pool2dSpec pool{3, 3, 2, Padding::Same};
+  const Tensor x = randn({3, 7, 9, 8}, 7);
+  Var x1(x.clone(), true), x2(x.clone(), true);
+  Var y1 = lrn_maxpool(x1, spec, pool), y2 = max_pool2d(lrn(x2, spec), pool);
+  ASSERT_EQ(to_string(y1.shape()), "[3, 7, 5, 4]");
+  EXPECT_EQ(mc::testing::max_abs_diff(y1.value(), y2.value()), 0.0f);
+  const Tensor seed = randn(y1.shape(), 8);
+  y1.backward(seed);
+  y2.backward(seed);
+  EXPECT_LT(mc::testing::max_abs_diff(x1.grad(), x2.grad()), 1e-6f);
+  LRN norm(spec);
+  EXPECT_EQ(mc::testing::max_abs_diff(norm.forward_maxpool(Var(x), pool).value(), y2.value()), 0.0f);
+}
+
+TEST(LRN, GradcheckFusedMaxpool) {
+  // Distinct inputs spaced well apart keep the pool's winners fixed within the stencil.
+  Rng rng(9);
+  Tensor x = Tensor::empty({2, 5, 4, 4});
+  std::vector<int64_t> order = rng.permutation(x.numel());
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = 0.03f * static_cast<float>(order[static_cast<size_t>(i)]) - 2.4f;
+  mc::testing::expect_gradients_match(
+      [](const std::vector<Var>& v) { return lrn_maxpool(v[0], {2, 1.0f, 0.5f, 0.75f}, {3, 3, 2, Padding::Same}); }, {x});
 }
