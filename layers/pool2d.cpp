@@ -12,53 +12,76 @@
 
 namespace mc {
 
-namespace {
-
-// 3x3 stride 2 windows that lie inside the plane (all but the last row / column under the
-// model's SAME padding): fixed trip counts the compiler unrolls, no clipping. Same scan order
-// and first-maximum rule as the general loop.
-inline void pool3x3s2_window(const float* xp, int64_t W, int64_t h0, int64_t w0, float& m, int32_t& best) {
-  int64_t b = h0 * W + w0;
-  float v = xp[b];
-  for (int64_t i = 0; i < 3; ++i)
-    for (int64_t j = 0; j < 3; ++j) {
-      const int64_t idx = (h0 + i) * W + w0 + j;
-      if (xp[idx] > v) {
-        v = xp[idx];
-        b = idx;
-      }
-    }
-  m = v;
-  best = static_cast<int32_t>(b);
-}
-
-}  // namespace
-
 void max_pool_plane(const float* xp, const WindowGeometry& g, float* yp, int32_t* ap) {
+  // Separable: for each output row, first the maxima of every input column over the window's
+  // rows (vectorised across columns), then each output's maximum over its window's columns.
+  // The winner is the maximum's first occurrence in row-major window order, i.e. the largest
+  // value with the smallest index h * W + w: columns keep their topmost maximum, and the
+  // column step breaks ties towards the smaller index. Every SAME or VALID window holds at
+  // least one real pixel, so clipping windows to the image is exactly -inf padding.
   const int64_t H = g.in_h, W = g.in_w, OW = g.out_w, s = g.stride;
-  const bool fast = g.k_h == 3 && g.k_w == 3 && s == 2 && g.pad_top == 0 && g.pad_left == 0;
-  // Every SAME or VALID window holds at least one real pixel, so clipping it to the image
-  // is exactly -inf padding.
+  thread_local std::vector<float> col_max;
+  thread_local std::vector<int32_t> col_arg;
+  if (static_cast<int64_t>(col_max.size()) < W) {
+    col_max.resize(static_cast<size_t>(W));
+    col_arg.resize(static_cast<size_t>(W));
+  }
+  float* vm = col_max.data();
+  int32_t* vi = col_arg.data();
   for (int64_t oh = 0; oh < g.out_h; ++oh) {
     const int64_t h0 = std::max<int64_t>(oh * s - g.pad_top, 0);
     const int64_t h1 = std::min<int64_t>(oh * s - g.pad_top + g.k_h, H);
-    for (int64_t ow = 0; ow < OW; ++ow) {
-      if (fast && oh * 2 + 3 <= H && ow * 2 + 3 <= W) {
-        pool3x3s2_window(xp, W, oh * 2, ow * 2, yp[oh * OW + ow], ap[oh * OW + ow]);
-        continue;
+    const float* first = xp + h0 * W;
+#pragma omp simd
+    for (int64_t w = 0; w < W; ++w) {
+      vm[w] = first[w];
+      vi[w] = static_cast<int32_t>(h0 * W + w);
+    }
+    for (int64_t h = h0 + 1; h < h1; ++h) {
+      const float* row = xp + h * W;
+#pragma omp simd
+      for (int64_t w = 0; w < W; ++w) {
+        const bool gt = row[w] > vm[w];
+        vm[w] = gt ? row[w] : vm[w];
+        vi[w] = gt ? static_cast<int32_t>(h * W + w) : vi[w];
       }
+    }
+    // Windows inside [0, W) (all but the edges): branch-free selects, vectorised across
+    // outputs for the common 3-wide window; the clipped edge windows take the general loop.
+    const int64_t lo = std::min<int64_t>((g.pad_left + s - 1) / s, OW);
+    const int64_t hi = std::max<int64_t>(lo, std::min<int64_t>(W - g.k_w + g.pad_left >= 0 ? (W - g.k_w + g.pad_left) / s + 1 : 0, OW));
+    if (g.k_w == 3) {
+      float* yr = yp + oh * OW;
+      int32_t* ar = ap + oh * OW;
+#pragma omp simd
+      for (int64_t ow = lo; ow < hi; ++ow) {
+        const int64_t w = ow * s - g.pad_left;
+        float m = vm[w];
+        int32_t b = vi[w];
+        for (int64_t j = 1; j < 3; ++j) {
+          const float v = vm[w + j];
+          const int32_t i = vi[w + j];
+          const bool take = v > m || (v == m && i < b);
+          m = take ? v : m;
+          b = take ? i : b;
+        }
+        yr[ow] = m;
+        ar[ow] = b;
+      }
+    }
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      if (g.k_w == 3 && ow >= lo && ow < hi) continue;
       const int64_t w0 = std::max<int64_t>(ow * s - g.pad_left, 0);
       const int64_t w1 = std::min<int64_t>(ow * s - g.pad_left + g.k_w, W);
-      int64_t best = h0 * W + w0;
-      float m = xp[best];
-      for (int64_t h = h0; h < h1; ++h)
-        for (int64_t w = w0; w < w1; ++w)
-          if (xp[h * W + w] > m) {
-            m = xp[h * W + w];
-            best = h * W + w;
-          }
+      float m = vm[w0];
+      int32_t best = vi[w0];
+      for (int64_t w = w0 + 1; w < w1; ++w)
+        if (vm[w] > m || (vm[w] == m && vi[w] < best)) {
+          m = vm[w];
+          best = vi[w];
+        }
       yp[oh * OW + ow] = m;
-      ap[oh * OW + ow] = static_cast<int32_t>(best);
+      ap[oh * OW + ow] = best;
     }
   }
 }

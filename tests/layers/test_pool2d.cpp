@@ -95,3 +95,18 @@ TEST(MaxPool2d, RejectsBadInput) {
   EXPECT_THROW(max_pool2d(Var(Tensor::zeros({2, 3, 4})), {}), ShapeError);
   EXPECT_THROW(max_pool2d(Var(Tensor::zeros({1, 1, 2, 2})), {3, 3, 1, Padding::Valid}), ShapeError);
 }
+
+TEST(MaxPool2d, TiesGoToTheFirstMaximumInRowMajorOrder) {
+  // 5 appears at (0, 1), (1, 0) and (2, 2): the first in row-major order, (0, 1), wins, even
+  // though column 0 holds a 5 too (the kernel takes column maxima first).
+  Var x(Tensor::from({1, 1, 3, 3}, {1, 5, 1, 5, 1, 1, 0, 0, 5}), true);
+  max_pool2d(x, {3, 3, 1, Padding::Valid}).backward(Tensor::ones({1, 1, 1, 1}));
+  for (int64_t i = 0; i < 9; ++i) EXPECT_EQ(x.grad().data()[i], i == 1 ? 1.0f : 0.0f) << i;
+  // All equal (a ReLU's zeros): the window's first pixel wins.
+  Var z(Tensor::zeros({1, 1, 4, 4}), true);
+  max_pool2d(z, {3, 3, 2, Padding::Same}).backward(Tensor::ones({1, 1, 2, 2}));
+  EXPECT_EQ(z.grad().data()[0], 1.0f);       // window (0, 0)
+  EXPECT_EQ(z.grad().data()[2], 1.0f);       // window (0, 1) starts at column 2
+  EXPECT_EQ(z.grad().data()[2 * 4], 1.0f);   // window (1, 0) starts at row 2
+  EXPECT_EQ(z.grad().data()[2 * 4 + 2], 1.0f);
+}
