@@ -26,11 +26,12 @@ Var conv2d_relu_maxpool(const Var& x, const Var& w, const Var& bias, const Conv2
   const int64_t cout = s.cout, p = s.p, pp = pg.out_h * pg.out_w;
 
   Tensor y = Tensor::empty({s.n, cout, pg.out_h, pg.out_w});
-  auto argmax = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(s.n * cout * pp));
+  // Uninitialised (every entry is written by the forward): no single-threaded zero fill.
+  std::shared_ptr<int32_t[]> argmax(new int32_t[static_cast<size_t>(s.n * cout * pp)]);
   {
     const float* pb = has_bias ? bias.value().data() : nullptr;
     float* py = y.data();
-    int32_t* pa = argmax->data();
+    int32_t* pa = argmax.get();
     conv_forward(x.value().data(), w.value().data(), s, [&](int64_t n0, int64_t nb, float* out, int64_t ld) {
 #pragma omp parallel for collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
@@ -53,7 +54,7 @@ Var conv2d_relu_maxpool(const Var& x, const Var& w, const Var& bias, const Conv2
                   const int64_t cout = s.cout, p = s.p;
                   const float* gy = grads[0].data();  // (N, cout, PH, PW)
                   const float* py = sy.get().data();
-                  const int32_t* pa = argmax->data();
+                  const int32_t* pa = argmax.get();
                   ConvGrads r = conv_backward(sx.get().data(), sw.get().data(), s, need[0], need[1], has_bias && need[2],
                                               [&](int64_t n0, int64_t nb, float* g, int64_t ld) {
 #pragma omp parallel for collapse(2) schedule(static)

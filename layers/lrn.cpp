@@ -175,10 +175,11 @@ Var lrn_maxpool(const Var& x, const LrnSpec& spec, const Pool2dSpec& pool) {
   MC_CHECK(sh.p <= INT32_MAX, ShapeError, "lrn_maxpool: plane " << to_string(xv.shape()) << " too large");
   const int64_t C = sh.c, P = sh.p, CP = C * P, PP = g.out_h * g.out_w;
   Tensor y = Tensor::empty({sh.n, C, g.out_h, g.out_w});
-  auto argmax = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(sh.n * C * PP));
+  // Uninitialised (every entry is written by the forward): no single-threaded zero fill.
+  std::shared_ptr<int32_t[]> argmax(new int32_t[static_cast<size_t>(sh.n * C * PP)]);
   const float* px = xv.data();
   float* py = y.data();
-  int32_t* pa = argmax->data();
+  int32_t* pa = argmax.get();
 #pragma omp parallel for schedule(static) if (sh.n * CP > 16384)
   for (int64_t b = 0; b < sh.n; ++b) {
     float* buf = scratch(3 * CP);  // [0, 2CP) for the LRN, [2CP, 3CP) its output
@@ -191,7 +192,7 @@ Var lrn_maxpool(const Var& x, const LrnSpec& spec, const Pool2dSpec& pool) {
                   const int64_t C = sh.c, P = sh.p, CP = C * P;
                   const float* px = sx.get().data();
                   const float* gy = grads[0].data();  // (N, C, PH, PW)
-                  const int32_t* pa = argmax->data();
+                  const int32_t* pa = argmax.get();
                   Tensor dx = Tensor::empty(sx.get().shape());
                   float* pd = dx.data();
 #pragma omp parallel for schedule(static) if (sh.n * CP > 16384)

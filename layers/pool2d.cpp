@@ -96,16 +96,17 @@ Var max_pool2d(const Var& x, const Pool2dSpec& spec) {
   const int64_t H = g.in_h, W = g.in_w, OH = g.out_h, OW = g.out_w;
   Tensor y = Tensor::empty({xv.size(0), xv.size(1), OH, OW});
   // argmax[plane * OH * OW + o] = winning position h * W + w within the input plane
-  auto argmax = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(planes * OH * OW));
+  // Uninitialised (every entry is written by the forward): no single-threaded zero fill.
+  std::shared_ptr<int32_t[]> argmax(new int32_t[static_cast<size_t>(planes * OH * OW)]);
   const float* px = xv.data();
   float* py = y.data();
-  int32_t* pa = argmax->data();
+  int32_t* pa = argmax.get();
 #pragma omp parallel for schedule(static) if (planes * OH * OW > 4096)
   for (int64_t q = 0; q < planes; ++q) max_pool_plane(px + q * H * W, g, py + q * OH * OW, pa + q * OH * OW);
   return record("max_pool2d", y, {x}, [argmax, in_shape = xv.shape(), planes, H, W, OH, OW](const Grads& grads, const Needs&) {
     Tensor dx = Tensor::empty(in_shape);  // (N, C, H, W)
     const float* gy = grads[0].data();    // (N, C, OH, OW)
-    const int32_t* pa = argmax->data();
+    const int32_t* pa = argmax.get();
     float* pd = dx.data();
 #pragma omp parallel for schedule(static) if (planes * H * W > 4096)
     for (int64_t q = 0; q < planes; ++q) {
