@@ -11,6 +11,11 @@
 //   local4         Dense 384 -> 192 + ReLU
 //   softmax_linear Dense 192 -> 10              -> logits (N, 10)
 //
+// forward() runs conv1 + ReLU + pool1 as one fused op (Conv2d::forward_maxpool) and norm2 +
+// pool2 as another (LRN::forward_maxpool): same values and gradients as the layers one by one,
+// without the full-size activations in between. The pool and norm children stay in the
+// registry and supply their specs.
+//
 // Parameters are named as the tutorial's variables: "conv1.weight.A", "conv1.bias", ...,
 // "local3.weight.A" (2304, 384), "softmax_linear.bias". local3 and local4 weights carry weight
 // decay 0.004 as their ParamGroup. Initialisation as the tutorial: truncated normal kernels

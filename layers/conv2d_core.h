@@ -19,6 +19,10 @@ struct ConvProblem {
   WindowGeometry g;
 };
 
+// Images per chunk for an im2col with k rows and p columns per image, out of n: enough
+// columns for an efficient sgemm, few enough that the column buffer stays in cache.
+int64_t conv_chunk_images(int64_t n, int64_t k, int64_t p);
+
 // Checks x (N, C, H, W), w (kh * kw * C, cout), bias (cout) if given; throws ShapeError.
 ConvProblem conv_problem(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dSpec& spec);
 

@@ -27,8 +27,4 @@ struct Conv2dSpec {
 // -> (N, cout, OH, OW) with OH, OW from the spec's padding (conv_geometry.h).
 Var conv2d(const Var& x, const Var& w, const Var& bias, const Conv2dSpec& spec);
 
-// Images per chunk for an im2col with k rows and p columns per image, out of n: enough
-// columns for an efficient sgemm, few enough that the column buffer stays in cache.
-int64_t conv_chunk_images(int64_t n, int64_t k, int64_t p);
-
 }  // namespace mc

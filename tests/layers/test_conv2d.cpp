@@ -4,6 +4,7 @@
 
 #include "autograd/ops.h"
 #include "layers/conv2d.h"
+#include "layers/conv2d_core.h"
 #include "layers/conv2d_op.h"
 #include "layers/conv2d_pool_op.h"
 #include "test_layers_util.h"
@@ -151,6 +152,13 @@ TEST(Conv2dGradcheck, FusedReluEqualsComposedRelu) {
   int zeros = 0;
   for (float v : y1.value().span()) zeros += v == 0.0f;
   EXPECT_GT(zeros, 50);  // the mask really masks
+}
+
+// cout <= C at stride 1: dx takes the flipped-kernel convolution path instead of col2im.
+TEST(Conv2dGradcheck, FlippedKernelPathSame) { check_conv_gradients({2, 5, 6, 5}, 3, 3, 4, 1, Padding::Same, false, 155); }
+TEST(Conv2dGradcheck, FlippedKernelPathValid) { check_conv_gradients({2, 4, 6, 7}, 3, 2, 4, 1, Padding::Valid, false, 156); }
+TEST(Conv2dGradcheck, FlippedKernelPathEvenKernelUnevenPads) {
+  check_conv_gradients({2, 4, 7, 6}, 4, 2, 3, 1, Padding::Same, false, 157);  // pads 1 / 2 and 0 / 1
 }
 
 TEST(Conv2dGradcheck, SeveralChunks) {
