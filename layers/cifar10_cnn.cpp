@@ -50,7 +50,8 @@ Var Cifar10Cnn::forward(const Var& images) {
                                             << to_string(images.shape()));
   // conv1 + ReLU + pool1 in one op: its 64 x 24 x 24 activation is never stored.
   Var x = child<Conv2d>("conv1")->forward_maxpool(images, child<MaxPool2d>("pool1")->spec());
-  x = child<Conv2d>("conv2")->forward_lrn(x, child<LRN>("norm1")->spec());  // norm1 + conv2 + ReLU, one op
+  x = child<LRN>("norm1")->forward(x);
+  x = child<Conv2d>("conv2")->forward(x);  // ReLU fused
   x = child<LRN>("norm2")->forward_maxpool(x, child<MaxPool2d>("pool2")->spec());  // norm2 + pool2, one op
   x = reshape(x, {x.shape()[0], -1});
   x = relu(child<Dense>("local3")->forward(x));

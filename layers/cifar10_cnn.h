@@ -11,8 +11,8 @@
 //   local4         Dense 384 -> 192 + ReLU
 //   softmax_linear Dense 192 -> 10              -> logits (N, 10)
 //
-// forward() runs three fused ops: conv1 + ReLU + pool1 (Conv2d::forward_maxpool), norm1 +
-// conv2 + ReLU (Conv2d::forward_lrn) and norm2 + pool2 (LRN::forward_maxpool): same values and gradients as the layers one by one,
+// forward() runs conv1 + ReLU + pool1 as one fused op (Conv2d::forward_maxpool) and norm2 +
+// pool2 as another (LRN::forward_maxpool): same values and gradients as the layers one by one,
 // without the full-size activations in between. The pool and norm children stay in the
 // registry and supply their specs.
 //

@@ -1,7 +1,6 @@
 #include "layers/conv2d.h"
 
 #include "core/error.h"
-#include "layers/conv2d_lrn_op.h"
 #include "layers/conv2d_pool_op.h"
 
 namespace mc {
@@ -29,12 +28,6 @@ Var Conv2d::forward_maxpool(const Var& x, const Pool2dSpec& pool) {
   MC_CHECK(x.value().dim() == 4 && x.shape()[1] == in_channels(), ShapeError,
            "Conv2d expects input (N, " << in_channels() << ", H, W), got " << to_string(x.shape()));
   return conv2d_relu_maxpool(x, weight()->dense(), has_bias_ ? own_parameter("bias") : Var(), spec_, pool);
-}
-
-Var Conv2d::forward_lrn(const Var& x, const LrnSpec& lrn) {
-  MC_CHECK(x.value().dim() == 4 && x.shape()[1] == in_channels(), ShapeError,
-           "Conv2d expects input (N, " << in_channels() << ", H, W), got " << to_string(x.shape()));
-  return lrn_conv2d(x, lrn, weight()->dense(), has_bias_ ? own_parameter("bias") : Var(), spec_);
 }
 
 }  // namespace mc

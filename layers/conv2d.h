@@ -7,7 +7,6 @@
 #include <cstdint>
 
 #include "layers/conv2d_op.h"
-#include "layers/lrn.h"
 #include "layers/module.h"
 #include "layers/pool2d.h"
 #include "layers/weight.h"
@@ -31,8 +30,6 @@ class Conv2d : public Module {
   Var forward(const Var& x);  // (N, in_channels, H, W) -> (N, out_channels, OH, OW)
   // max_pool2d(forward(x), pool) as one fused op (conv2d_pool_op.h); needs the fused ReLU.
   Var forward_maxpool(const Var& x, const Pool2dSpec& pool);
-  // forward(lrn(x, lrn)) as one fused op (conv2d_lrn_op.h).
-  Var forward_lrn(const Var& x, const LrnSpec& lrn);
   std::shared_ptr<Weight> weight() const { return child<Weight>("weight"); }
   int64_t in_channels() const { return weight()->rows() / (spec_.kernel_h * spec_.kernel_w); }
   int64_t out_channels() const { return weight()->cols(); }

@@ -42,10 +42,9 @@ constexpr int64_t kTargetColumns = 2304;
 constexpr int64_t kMaxColumnFloats = int64_t{1} << 21;  // 8 MB
 
 // Per-thread scratch that only grows: slot 0 columns, slot 1 output / gradient block,
-// slot 2 the dW^T accumulator, slot 3 the flipped kernel, slot 4 the dx block, slot 5 a
-// chunk's input gradient for a dx hook.
+// slot 2 the dW^T accumulator, slot 3 the flipped kernel, slot 4 the dx block.
 float* workspace(int slot, int64_t floats) {
-  thread_local Tensor buffers[6];
+  thread_local Tensor buffers[5];
   Tensor& t = buffers[slot];
   if (!t.defined() || t.numel() < floats) t = Tensor::empty({floats});
   return t.data();
@@ -86,52 +85,12 @@ ConvProblem conv_problem(const Tensor& x, const Tensor& w, const Tensor* b, cons
   return s;
 }
 
-void conv_scatter_bias_act(const ConvProblem& s, int64_t n0, int64_t nb, const float* out, int64_t ld,
-                           const float* bias, bool relu, float* y) {
-  const int64_t cout = s.cout, p = s.p;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < nb; ++b)
-    for (int64_t co = 0; co < cout; ++co) {
-      const float* src = out + co * ld + b * p;
-      float* dst = y + ((n0 + b) * cout + co) * p;
-      const float bv = bias ? bias[co] : 0.0f;
-      if (relu) {
-#pragma omp simd
-        for (int64_t i = 0; i < p; ++i) dst[i] = std::max(src[i] + bv, 0.0f);
-      } else {
-#pragma omp simd
-        for (int64_t i = 0; i < p; ++i) dst[i] = src[i] + bv;
-      }
-    }
-}
-
-void conv_gather_grad(const ConvProblem& s, int64_t n0, int64_t nb, const float* dy, const float* relu_y, float* g,
-                      int64_t ld) {
-  const int64_t cout = s.cout, p = s.p;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t co = 0; co < cout; ++co)
-    for (int64_t b = 0; b < nb; ++b) {
-      const int64_t off = ((n0 + b) * cout + co) * p;
-      float* dst = g + co * ld + b * p;
-      if (relu_y) {
-#pragma omp simd
-        for (int64_t i = 0; i < p; ++i) dst[i] = relu_y[off + i] > 0.0f ? dy[off + i] : 0.0f;
-      } else {
-        std::copy(dy + off, dy + off + p, dst);
-      }
-    }
-}
-
-void conv_forward(const float* x, const float* w, const ConvProblem& s, const ConvEpilogue& epilogue,
-                  const ConvInputHooks& hooks) {
+void conv_forward(const float* x, const float* w, const ConvProblem& s, const ConvEpilogue& epilogue) {
   float* cols = workspace(0, s.k * s.chunk * s.p);
   float* out = workspace(1, s.cout * s.chunk * s.p);
   for (int64_t n0 = 0; n0 < s.n; n0 += s.chunk) {
     const int64_t nb = std::min(s.chunk, s.n - n0), ld = nb * s.p;
-    if (hooks.input)
-      im2col_chunk(hooks.input(n0, nb), s.c, s.g, 0, nb, cols);
-    else
-      im2col_chunk(x, s.c, s.g, n0, nb, cols);
+    im2col_chunk(x, s.c, s.g, n0, nb, cols);
     // out (cout, nb*P) = W^T (cout, K) cols (K, nb*P)
     sgemm_raw(Trans::Yes, Trans::No, s.cout, ld, s.k, 1.0f, w, s.cout, cols, ld, 0.0f, out, ld);
     epilogue(n0, nb, out, ld);
@@ -139,13 +98,11 @@ void conv_forward(const float* x, const float* w, const ConvProblem& s, const Co
 }
 
 ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bool need_x, bool need_w, bool need_b,
-                        const ConvPrologue& prologue, const ConvInputHooks& hooks) {
+                        const ConvPrologue& prologue) {
   const int64_t n = s.n, cout = s.cout, k = s.k, p = s.p, C = s.c, chunk = s.chunk;
   const int64_t plane = s.g.in_h * s.g.in_w;
   ConvGrads r;
-  // With a dx hook the chunk's input gradient goes to a workspace block and on to the hook.
-  if (need_x && !hooks.dx) r.dx = Tensor::empty({n, C, s.g.in_h, s.g.in_w});
-  float* dx_chunk = need_x && hooks.dx ? workspace(5, chunk * C * plane) : nullptr;
+  if (need_x) r.dx = Tensor::empty({n, C, s.g.in_h, s.g.in_w});
   if (need_w) r.dw = Tensor::empty({k, cout});
   if (need_b) r.db = Tensor::zeros({cout});
 
@@ -191,10 +148,7 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
       }
     }
     if (need_w) {
-      if (hooks.input)
-        im2col_chunk(hooks.input(n0, nb), C, s.g, 0, nb, cols);
-      else
-        im2col_chunk(x, C, s.g, n0, nb, cols);
+      im2col_chunk(x, C, s.g, n0, nb, cols);
       // dW^T (cout, K) += G (cout, nb*P) cols^T (nb*P, K)
       sgemm_raw(Trans::No, Trans::Yes, cout, k, ld, 1.0f, pg, ld, cols, ld, n0 == 0 ? 0.0f : 1.0f, dwt, k);
     }
@@ -206,21 +160,19 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
         for (int64_t co = 0; co < cout; ++co) im2col_channel(pg + co * ld + b * p, co, cout, gt, cols + b * plane, ld2);
       // dxb (C, nb*H*W) = Wf^T (C, kt) gcols (kt, nb*H*W)
       sgemm_raw(Trans::Yes, Trans::No, C, ld2, kt, 1.0f, wf, C, cols, ld2, 0.0f, dxb, ld2);
-      // image n0 + b's gradient: at (n0 + b) C planes into dx, or b C planes into the hook's block
-      float* pdx = dx_chunk ? dx_chunk : r.dx.data() + n0 * C * plane;
+      float* pdx = r.dx.data();
 #pragma omp parallel for collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
         for (int64_t c = 0; c < C; ++c)
-          std::copy(dxb + c * ld2 + b * plane, dxb + c * ld2 + (b + 1) * plane, pdx + (b * C + c) * plane);
+          std::copy(dxb + c * ld2 + b * plane, dxb + c * ld2 + (b + 1) * plane, pdx + ((n0 + b) * C + c) * plane);
     } else if (need_x) {
       // dcols (K, nb*P) = W (K, cout) G (cout, nb*P), into the (now free) cols buffer
       sgemm_raw(Trans::No, Trans::No, k, ld, cout, 1.0f, w, cout, pg, ld, 0.0f, cols, ld);
-      float* pdx = dx_chunk ? dx_chunk : r.dx.data() + n0 * C * plane;
+      float* pdx = r.dx.data();
 #pragma omp parallel for collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
-        for (int64_t c = 0; c < C; ++c) col2im_channel(cols + b * p, ld, c, C, s.g, pdx + (b * C + c) * plane);
+        for (int64_t c = 0; c < C; ++c) col2im_channel(cols + b * p, ld, c, C, s.g, pdx + ((n0 + b) * C + c) * plane);
     }
-    if (dx_chunk) hooks.dx(n0, nb, dx_chunk);
   }
   if (need_w) {  // dW (K, cout) = (dW^T)^T
     float* pdw = r.dw.data();

@@ -26,30 +26,10 @@ int64_t conv_chunk_images(int64_t n, int64_t k, int64_t p);
 // Checks x (N, C, H, W), w (kh * kw * C, cout), bias (cout) if given; throws ShapeError.
 ConvProblem conv_problem(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dSpec& spec);
 
-// Optional hooks for ops that put a per-image transform in front of the convolution (e.g. an
-// LRN): input(n0, nb) returns the chunk's convolution input (nb, C, H, W) in place of
-// x + n0 * C * H * W; dx(n0, nb, d) receives the chunk's gradient with respect to that input,
-// d (nb, C, H, W), and conv_backward then returns no dx of its own.
-struct ConvInputHooks {
-  using Input = std::function<const float*(int64_t n0, int64_t nb)>;
-  using Dx = std::function<void(int64_t n0, int64_t nb, const float* d)>;
-  Input input;
-  Dx dx;
-};
-
 // For each chunk of images [n0, n0 + nb): out (cout, nb * P) = W^T im2col(x), bias not added,
 // handed to epilogue(n0, nb, out, ld = nb * P). The epilogue may overwrite out.
 using ConvEpilogue = std::function<void(int64_t n0, int64_t nb, float* out, int64_t ld)>;
-void conv_forward(const float* x, const float* w, const ConvProblem& s, const ConvEpilogue& epilogue,
-                  const ConvInputHooks& hooks = {});
-
-// The common epilogue and prologue: y[n0 + b, co, :] = f(out[co, b*P : b*P + P] + bias[co]) with
-// f = ReLU or identity (bias may be null); and G (cout, nb*P) from dy (N, cout, P), masked by
-// y > 0 when y is given (a fused ReLU).
-void conv_scatter_bias_act(const ConvProblem& s, int64_t n0, int64_t nb, const float* out, int64_t ld,
-                           const float* bias, bool relu, float* y);
-void conv_gather_grad(const ConvProblem& s, int64_t n0, int64_t nb, const float* dy, const float* relu_y, float* g,
-                      int64_t ld);
+void conv_forward(const float* x, const float* w, const ConvProblem& s, const ConvEpilogue& epilogue);
 
 // For each chunk, prologue(n0, nb, g, ld) writes G (cout, nb * P), the gradient of the raw
 // output (activation and pooling already applied); the engine accumulates db, dW and dx.
@@ -59,6 +39,6 @@ struct ConvGrads {
   Tensor dx, dw, db;
 };
 ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bool need_x, bool need_w, bool need_b,
-                        const ConvPrologue& prologue, const ConvInputHooks& hooks = {});
+                        const ConvPrologue& prologue);
 
 }  // namespace mc

@@ -9,7 +9,6 @@
 // is saved; backward recomputes s per image in a scratch buffer, which costs less than
 // keeping a second activation alive between forward and backward.
 #include "layers/lrn.h"
-#include "layers/lrn_kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -27,12 +26,16 @@
 
 namespace mc {
 
+namespace {
+
+struct LrnShape {
+  int64_t n, c, p;
+};
+
 LrnShape lrn_shape(const Tensor& x) {
   MC_CHECK(x.dim() >= 2, ShapeError, "lrn expects x (N, C, ...), got " << to_string(x.shape()));
   return {x.size(0), x.size(1), x.size(0) * x.size(1) == 0 ? 0 : x.numel() / (x.size(0) * x.size(1))};
 }
-
-namespace {
 
 // s (C, P) = bias + alpha * windowed sum over channels of x^2, for one image x (C, P).
 // sq is scratch (C, P).
@@ -82,11 +85,9 @@ void neg_pow(float* v, int64_t n, float beta) {
   }
 }
 
-}  // namespace
-
-// Per-thread scratch, kept between calls: allocating it inside every parallel region made
-// each worker thread's malloc arena fault its pages in again.
-float* lrn_scratch(int64_t floats) {
+// Per-thread scratch of 3 x CP floats, kept between calls: allocating it inside every
+// parallel region made each worker thread's malloc arena fault its pages in again.
+float* scratch(int64_t floats) {
   thread_local std::vector<float> buffer;
   if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
   return buffer.data();
@@ -135,8 +136,6 @@ void lrn_backward_image(const float* xb, const float* gb, float* db, const LrnSh
   }
 }
 
-namespace {
-
 void check_spec(const LrnSpec& spec) {
   MC_CHECK(spec.depth_radius >= 0 && spec.bias > 0.0f && spec.alpha >= 0.0f, ValueError,
            "lrn: depth_radius " << spec.depth_radius << ", bias " << spec.bias << ", alpha " << spec.alpha
@@ -154,7 +153,7 @@ Var lrn(const Var& x, const LrnSpec& spec) {
   const float* px = xv.data();
   float* py = y.data();
 #pragma omp parallel for schedule(static) if (sh.n * CP > 16384)
-  for (int64_t b = 0; b < sh.n; ++b) lrn_forward_image(px + b * CP, py + b * CP, sh, spec, lrn_scratch(2 * CP));
+  for (int64_t b = 0; b < sh.n; ++b) lrn_forward_image(px + b * CP, py + b * CP, sh, spec, scratch(2 * CP));
   return record("lrn", y, {x}, [sx = SavedTensor(xv, "lrn"), sh, spec](const Grads& grads, const Needs&) {
     const int64_t CP = sh.c * sh.p;
     const float* px = sx.get().data();
@@ -162,7 +161,7 @@ Var lrn(const Var& x, const LrnSpec& spec) {
     Tensor dx = Tensor::empty(sx.get().shape());
     float* pd = dx.data();
 #pragma omp parallel for schedule(static) if (sh.n * CP > 16384)
-    for (int64_t b = 0; b < sh.n; ++b) lrn_backward_image(px + b * CP, gy + b * CP, pd + b * CP, sh, spec, lrn_scratch(3 * CP));
+    for (int64_t b = 0; b < sh.n; ++b) lrn_backward_image(px + b * CP, gy + b * CP, pd + b * CP, sh, spec, scratch(3 * CP));
     return Grads{dx};
   });
 }
@@ -183,7 +182,7 @@ Var lrn_maxpool(const Var& x, const LrnSpec& spec, const Pool2dSpec& pool) {
   int32_t* pa = argmax.get();
 #pragma omp parallel for schedule(static) if (sh.n * CP > 16384)
   for (int64_t b = 0; b < sh.n; ++b) {
-    float* buf = lrn_scratch(3 * CP);  // [0, 2CP) for the LRN, [2CP, 3CP) its output
+    float* buf = scratch(3 * CP);  // [0, 2CP) for the LRN, [2CP, 3CP) its output
     float* yl = buf + 2 * CP;
     lrn_forward_image(px + b * CP, yl, sh, spec, buf);
     for (int64_t c = 0; c < C; ++c) max_pool_plane(yl + c * P, g, py + (b * C + c) * PP, pa + (b * C + c) * PP);
@@ -198,7 +197,7 @@ Var lrn_maxpool(const Var& x, const LrnSpec& spec, const Pool2dSpec& pool) {
                   float* pd = dx.data();
 #pragma omp parallel for schedule(static) if (sh.n * CP > 16384)
                   for (int64_t b = 0; b < sh.n; ++b) {
-                    float* buf = lrn_scratch(4 * CP);  // [0, 3CP) for the LRN backward, [3CP, 4CP) its dy
+                    float* buf = scratch(4 * CP);  // [0, 3CP) for the LRN backward, [3CP, 4CP) its dy
                     float* gl = buf + 3 * CP;
                     std::fill(gl, gl + CP, 0.0f);
                     for (int64_t c = 0; c < C; ++c) {

@@ -5,8 +5,6 @@
 #include "autograd/ops.h"
 #include "layers/conv2d.h"
 #include "layers/conv2d_core.h"
-#include "layers/conv2d_lrn_op.h"
-#include "layers/lrn.h"
 #include "layers/conv2d_op.h"
 #include "layers/conv2d_pool_op.h"
 #include "test_layers_util.h"
@@ -232,30 +230,4 @@ TEST(Conv2dReluMaxpool, Gradcheck) {
   mc::testing::expect_gradients_match(
       [](const std::vector<Var>& v) { return conv2d_relu_maxpool(v[0], v[1], v[2], {1, 1, 1, Padding::Same, true}, {}); },
       {x, Tensor::full({1, 2}, 0.7f), Tensor::from({2}, {0.3f, 0.6f})});
-}
-
-TEST(LrnConv2d, EqualsComposedOpsExactly) {
-  // Both dx paths: cout <= C (flipped kernel) and cout > C (col2im); several chunks each.
-  for (const auto& [c, cout] : std::vector<std::pair<int64_t, int64_t>>{{6, 5}, {3, 7}}) {
-    const LrnSpec lrn{2, 1.0f, 0.5f, 0.75f};
-    const Conv2dSpec conv{3, 3, 1, Padding::Same, true};
-    const int64_t n = 2 * conv_chunk_images(1 << 20, 9 * c, 36) + 1;
-    const Tensor x = randn({n, c, 6, 6}, 180), w = randn({9 * c, cout}, 181, 0.3f), b = randn({cout}, 182, 0.3f);
-    Var x1(x.clone(), true), w1(w.clone(), true), b1(b.clone(), true);
-    Var x2(x.clone(), true), w2(w.clone(), true), b2(b.clone(), true);
-    Var y1 = lrn_conv2d(x1, lrn, w1, b1, conv), y2 = conv2d(mc::lrn(x2, lrn), w2, b2, conv);
-    EXPECT_EQ(mc::testing::max_abs_diff(y1.value(), y2.value()), 0.0f);
-    const Tensor seed = randn(y1.shape(), 183);
-    y1.backward(seed);
-    y2.backward(seed);
-    EXPECT_EQ(mc::testing::max_abs_diff(x1.grad(), x2.grad()), 0.0f);
-    EXPECT_EQ(mc::testing::max_abs_diff(w1.grad(), w2.grad()), 0.0f);
-    EXPECT_EQ(mc::testing::max_abs_diff(b1.grad(), b2.grad()), 0.0f);
-  }
-}
-
-TEST(LrnConv2d, Gradcheck) {
-  mc::testing::expect_gradients_match(
-      [](const std::vector<Var>& v) { return lrn_conv2d(v[0], {2, 1.0f, 0.5f, 0.75f}, v[1], v[2], {3, 3, 1, Padding::Same, false}); },
-      {randn({2, 5, 5, 4}, 184), randn({45, 4}, 185, 0.3f), randn({4}, 186)});
 }
