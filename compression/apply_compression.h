@@ -101,4 +101,9 @@ class CompressionController {
 
 std::unique_ptr<CompressionController> apply_compression(Module& model, CompressionSpec spec, uint64_t seed);
 
+// Names of the weight seams that `include` (glob patterns) matches and `exclude` does not,
+// in registry order. Throws ValueError listing the model's weights when nothing matches.
+std::vector<std::string> select_weights(const Module& model, const std::vector<std::string>& include,
+                                        const std::vector<std::string>& exclude = {});
+
 }  // namespace mc

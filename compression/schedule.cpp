@@ -53,8 +53,9 @@ void SparsitySchedule::validate() const {
   MC_CHECK(begin_step >= 0 && end_step > begin_step, ValueError,
            "sparsity schedule: need 0 <= begin_step < end_step, got " << begin_step << ", " << end_step);
   MC_CHECK(mask_frequency >= 1, ValueError, "sparsity schedule: mask_frequency must be >= 1");
-  MC_CHECK(initial_sparsity >= 0 && initial_sparsity < 1 && final_sparsity >= 0 && final_sparsity < 1, ValueError,
-           "sparsity schedule: sparsities must be in [0, 1), got " << initial_sparsity << " and " << final_sparsity);
+  MC_CHECK(initial_sparsity >= 0 && initial_sparsity < 1 && final_sparsity < 1, ValueError,
+           "sparsity schedule: initial sparsity must be in [0, 1) and final sparsity below 1 (negative: the compressor's), got "
+               << initial_sparsity << " and " << final_sparsity);
 }
 
 bool SparsitySchedule::is_mask_update(int64_t step) const {

@@ -50,7 +50,7 @@ struct SparsitySchedule {
   int64_t end_step = 1000;
   int64_t mask_frequency = 100;
   double initial_sparsity = 0.0;
-  double final_sparsity = 0.5;
+  double final_sparsity = -1.0;  // < 0: the prune compressor's own sparsity (from its ratio)
 
   bool is_mask_update(int64_t step) const;
   double sparsity(int64_t step) const;  // target of the polynomial schedule at `step`

@@ -23,27 +23,49 @@ SimhashMatrix::SimhashMatrix(int64_t m, int64_t n, int64_t k, uint64_t seed, std
   r_ = simhash_projection(m, k, seed);
   s_float_ = Tensor::empty({k, n});
   for (int64_t i = 0; i < k * n; ++i) s_float_.data()[i] = signs_[static_cast<size_t>(i)] >= 0 ? 1.0f : -1.0f;
+  inv_norm_ = simhash_inverse_column_norms(r_, s_float_);
+}
+
+Tensor simhash_inverse_column_norms(const Tensor& r, const Tensor& s) {
+  const Tensor rs = matmul(r, s);  // (m, n)
+  const int64_t m = rs.size(0), n = rs.size(1);
+  std::vector<double> norm2(static_cast<size_t>(n), 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) norm2[static_cast<size_t>(j)] += static_cast<double>(rs.data()[i * n + j]) * rs.data()[i * n + j];
+  Tensor inv = Tensor::empty({n});
+  for (int64_t j = 0; j < n; ++j) {
+    const double den = std::sqrt(norm2[static_cast<size_t>(j)]);
+    inv.data()[j] = den > 0 ? static_cast<float>(1.0 / den) : 0.0f;
+  }
+  return inv;
+}
+
+Tensor SimhashMatrix::effective_scale() const {
+  Tensor e = Tensor::empty({n_});
+  for (int64_t j = 0; j < n_; ++j) e.data()[j] = scale_.data()[j] * inv_norm_.data()[j];
+  return e;
 }
 
 nlohmann::json SimhashMatrix::settings() const { return {{"bits", k_}, {"seed", seed_}, {"rows", m_}}; }
 
 Tensor SimhashMatrix::materialize() const {
   Tensor out = matmul(r_, s_float_);  // R S (m, n)
-  const float* d = scale_.data();
+  const Tensor e = effective_scale();
+  const float* d = e.data();
   for (int64_t i = 0; i < m_; ++i)
     for (int64_t j = 0; j < n_; ++j) out.data()[i * n_ + j] *= d[j];
   return out;
 }
 
 void SimhashMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tensor>& grads) const {
-  // dd_j += sum_i dÂ_ij (R S)_ij
+  // dd_j += inv_j sum_i dÂ_ij (R S)_ij
   const Tensor rs = matmul(r_, s_float_);
   Tensor& gd = grad_slot(grads, 0, scale_, 1);
   std::vector<double> acc(static_cast<size_t>(n_), 0.0);
   for (int64_t i = 0; i < m_; ++i)
     for (int64_t j = 0; j < n_; ++j)
       acc[static_cast<size_t>(j)] += static_cast<double>(d_dense.data()[i * n_ + j]) * rs.data()[i * n_ + j];
-  for (int64_t j = 0; j < n_; ++j) gd.data()[j] += static_cast<float>(acc[static_cast<size_t>(j)]);
+  for (int64_t j = 0; j < n_; ++j) gd.data()[j] += static_cast<float>(acc[static_cast<size_t>(j)]) * inv_norm_.data()[j];
 }
 
 void SimhashMatrix::multiply(const Tensor& x, Tensor& y) const {
@@ -51,7 +73,8 @@ void SimhashMatrix::multiply(const Tensor& x, Tensor& y) const {
            "simhash multiply: input " << to_string(x.shape()) << " does not fit a " << m_ << "x" << n_ << " matrix");
   const Tensor t = matmul(x, r_);           // (batch, k) = x R
   gemm(t, Trans::No, s_float_, Trans::No, y);  // (batch, n) = t S
-  const float* d = scale_.data();
+  const Tensor e = effective_scale();
+  const float* d = e.data();
   for (int64_t b = 0; b < y.size(0); ++b)
     for (int64_t j = 0; j < n_; ++j) y.data()[b * n_ + j] *= d[j];
 }
@@ -63,12 +86,13 @@ void SimhashMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor*
   for (int64_t j = 0; j < n_; ++j) {
     double acc = 0;
     for (int64_t b = 0; b < batch; ++b) acc += static_cast<double>(dy.data()[b * n_ + j]) * u.data()[b * n_ + j];
-    gd.data()[j] += static_cast<float>(acc);
+    gd.data()[j] += static_cast<float>(acc) * inv_norm_.data()[j];
   }
   if (dx != nullptr) {
-    Tensor du = dy.clone();  // (batch, n) = dy diag(d)
+    Tensor du = dy.clone();  // (batch, n) = dy diag(d / norms)
+    const Tensor e = effective_scale();
     for (int64_t b = 0; b < batch; ++b)
-      for (int64_t j = 0; j < n_; ++j) du.data()[b * n_ + j] *= scale_.data()[j];
+      for (int64_t j = 0; j < n_; ++j) du.data()[b * n_ + j] *= e.data()[j];
     const Tensor dt = matmul(du, s_float_, Trans::No, Trans::Yes);  // (batch, k) = du S^T
     gemm(dt, Trans::No, r_, Trans::Yes, *dx);                        // (batch, m) = dt R^T
   }
@@ -103,18 +127,14 @@ std::unique_ptr<CompressedMatrix> SimhashCompressor::compress(const Tensor& a, R
     signs[static_cast<size_t>(i)] = proj.data()[i] >= 0 ? 1 : -1;  // sign(0) = +1
     s_float.data()[i] = proj.data()[i] >= 0 ? 1.0f : -1.0f;
   }
-  const Tensor rs = matmul(r, s_float);  // (m, n)
+  // d_j = ||A_j||: with the columns of R S normalised, W's columns have A's norms.
   Tensor scale = Tensor::empty({n});
-  std::vector<double> na(static_cast<size_t>(n), 0.0), nrs(static_cast<size_t>(n), 0.0);
+  std::vector<double> na(static_cast<size_t>(n), 0.0);
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      na[static_cast<size_t>(j)] += static_cast<double>(a.data()[i * n + j]) * a.data()[i * n + j];
-      nrs[static_cast<size_t>(j)] += static_cast<double>(rs.data()[i * n + j]) * rs.data()[i * n + j];
-    }
-  for (int64_t j = 0; j < n; ++j) {
-    const double den = std::sqrt(nrs[static_cast<size_t>(j)]);
-    scale.data()[j] = den > 0 ? static_cast<float>(std::sqrt(na[static_cast<size_t>(j)]) / den) : 0.0f;
-  }
+    for (int64_t j = 0; j < n; ++j) na[static_cast<size_t>(j)] += static_cast<double>(a.data()[i * n + j]) * a.data()[i * n + j];
+  const Tensor inv = simhash_inverse_column_norms(r, s_float);
+  for (int64_t j = 0; j < n; ++j)
+    scale.data()[j] = inv.data()[j] > 0 ? static_cast<float>(std::sqrt(na[static_cast<size_t>(j)])) : 0.0f;
   return std::make_unique<SimhashMatrix>(m, n, k, seed, std::move(signs), std::move(scale));
 }
 

@@ -1,6 +1,9 @@
-// SimHash: A (m, n) ~ R S diag(d). R (m, k) ~ N(0, 1) is regenerated from a 64-bit seed (never
-// stored), S = sign(R^T A) (k, n) holds one bit per entry, d (n) rescales each column to the
-// norm of A's column. R and S are frozen; d trains (the reference froze everything).
+// SimHash: A (m, n) ~ R S diag(1 / ||(R S)_j||) diag(d). R (m, k) ~ N(0, 1) is regenerated from
+// a 64-bit seed (never stored), S = sign(R^T A) (k, n) holds one bit per entry, d (n) holds the
+// norm of each of A's columns. R and S are frozen; d trains (the reference froze everything).
+// The column norms of R S are recomputed from R and S, never stored; folding them out of d
+// keeps d's gradient on the scale of an ordinary weight's, so the learning rate that trained
+// A also trains d (with d absorbing them, SGD at lr 0.1 diverged on a 48x48 layer).
 #pragma once
 
 #include <memory>
@@ -37,7 +40,12 @@ class SimhashMatrix final : public CompressedMatrix {
   Tensor r_;        // R (m, k), regenerated from seed_
   Tensor s_float_;  // S (k, n) as +-1.0f, for sgemm
   Tensor scale_;    // d (n)
+  Tensor inv_norm_;  // 1 / ||(R S)_j|| (n), from R and S
+  Tensor effective_scale() const;  // d_j / ||(R S)_j|| (n)
 };
+
+// 1 / ||(R S)_j|| per column j of R S (0 for a zero column).
+Tensor simhash_inverse_column_norms(const Tensor& r, const Tensor& s);
 
 // R (m, k) from a seed: the same numbers on every machine (our own Rng).
 Tensor simhash_projection(int64_t m, int64_t k, uint64_t seed);

@@ -28,6 +28,7 @@ struct Cifar10Loader::State {
   uint64_t seed;
   size_t capacity;
   int64_t per_epoch;
+  int64_t start_batch;
   int64_t epochs_completed = 0;
 
   std::mutex mu;
@@ -37,10 +38,11 @@ struct Cifar10Loader::State {
   bool stop = false;
   std::thread producer;
 
-  State(const Cifar10Split& s, int64_t b, bool a, uint64_t sd, int prefetch)
-      : split(s), batch(b), augment(a), seed(sd), capacity(static_cast<size_t>(prefetch)) {
+  State(const Cifar10Split& s, int64_t b, bool a, uint64_t sd, int prefetch, int64_t start)
+      : split(s), batch(b), augment(a), seed(sd), capacity(static_cast<size_t>(prefetch)), start_batch(start) {
     const int64_t n = split.size();
     per_epoch = augment ? n / batch : (n + batch - 1) / batch;
+    epochs_completed = start_batch / per_epoch;
   }
 
   // Blocks while the queue is full; false when the loader is being destroyed.
@@ -56,7 +58,9 @@ struct Cifar10Loader::State {
   void produce() {
     try {
       const int64_t n = split.size();
-      for (uint64_t epoch = 0;; ++epoch) {
+      const auto first_epoch = static_cast<uint64_t>(start_batch / per_epoch);
+      const int64_t first_batch = start_batch % per_epoch;
+      for (uint64_t epoch = first_epoch;; ++epoch) {
         Rng rng = Rng(seed).split(epoch);
         std::vector<int64_t> order;
         if (augment) {
@@ -67,6 +71,12 @@ struct Cifar10Loader::State {
         }
         for (int64_t b = 0; b < per_epoch; ++b) {
           const int64_t begin = b * batch, count = std::min(batch, n - begin);
+          if (epoch == first_epoch && b < first_batch) {
+            // Resuming: draw what assemble_batch would have drawn for this batch, nothing more.
+            if (augment)
+              for (int64_t i = 0; i < count; ++i) sample_augment(rng);
+            continue;
+          }
           Batch out;
           out.images = Tensor::empty({count, kCifarChannels, kCropSide, kCropSide});
           out.labels.resize(static_cast<size_t>(count));
@@ -86,7 +96,9 @@ struct Cifar10Loader::State {
   }
 };
 
-Cifar10Loader::Cifar10Loader(const Cifar10Split& split, int64_t batch, bool augment, uint64_t seed, int prefetch) {
+Cifar10Loader::Cifar10Loader(const Cifar10Split& split, int64_t batch, bool augment, uint64_t seed, int prefetch,
+                             int64_t start_batch) {
+  MC_CHECK(start_batch >= 0, ValueError, "Cifar10Loader: start_batch must not be negative, got " << start_batch);
   MC_CHECK(batch > 0, ValueError, "Cifar10Loader: batch must be positive, got " << batch);
   MC_CHECK(prefetch > 0, ValueError, "Cifar10Loader: prefetch must be positive, got " << prefetch);
   MC_CHECK(split.size() > 0 && static_cast<int64_t>(split.pixels.size()) == split.size() * kCifarImageBytes, ValueError,
@@ -95,7 +107,7 @@ Cifar10Loader::Cifar10Loader(const Cifar10Split& split, int64_t batch, bool augm
   MC_CHECK(!augment || split.size() >= batch, ValueError,
            "Cifar10Loader: batch " << batch << " is larger than the split (" << split.size()
                                    << " images), so training would get no full batch");
-  state_ = std::make_unique<State>(split, batch, augment, seed, prefetch);
+  state_ = std::make_unique<State>(split, batch, augment, seed, prefetch, start_batch);
   state_->producer = std::thread([s = state_.get()] { s->produce(); });
 }
 

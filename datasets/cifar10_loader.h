@@ -25,7 +25,11 @@ class Cifar10Loader {
   // every epoch, the last partial batch dropped. augment = false: evaluation, dataset order,
   // centre crop, the last batch smaller when batch does not divide the split.
   // prefetch: how many batches may wait ready (memory: prefetch * batch * 6.9 KB).
-  Cifar10Loader(const Cifar10Split& split, int64_t batch, bool augment, uint64_t seed, int prefetch = 2);
+  // start_batch: resume as if that many batches (counted over all epochs, end-of-epoch
+  // markers not included) had already been taken: the next batch is bit-identical to the one
+  // an uninterrupted loader would give then. Skipped batches cost only their random draws.
+  Cifar10Loader(const Cifar10Split& split, int64_t batch, bool augment, uint64_t seed, int prefetch = 2,
+                int64_t start_batch = 0);
   ~Cifar10Loader();
   Cifar10Loader(const Cifar10Loader&) = delete;
   Cifar10Loader& operator=(const Cifar10Loader&) = delete;
@@ -36,7 +40,7 @@ class Cifar10Loader {
   bool next(Tensor& images, std::vector<int32_t>& labels);
 
   int64_t batches_per_epoch() const;
-  int64_t epochs_completed() const;  // how many times next() has returned false
+  int64_t epochs_completed() const;  // how many times next() has returned false (counting skipped epochs)
 
  private:
   struct State;

@@ -234,3 +234,23 @@ TEST(Cifar10Loader, TrainingDropsThePartialBatchAndRejectsOversizedBatches) {
   EXPECT_THROW({ Cifar10Loader big(s, 301, true, 0); }, mc::ValueError);
   EXPECT_THROW({ Cifar10Loader zero(s, 0, false, 0); }, mc::ValueError);
 }
+
+TEST(Cifar10Loader, ResumesAtAnyBatchBitIdentically) {
+  const Cifar10Split s = generated_split(200, 8);
+  auto batches_from = [&](int64_t start, size_t count) {
+    Cifar10Loader loader(s, 32, true, 9, 2, start);
+    std::vector<std::vector<float>> out;
+    mc::Tensor x;
+    std::vector<int32_t> y;
+    while (out.size() < count)
+      if (loader.next(x, y)) out.push_back(take(x));  // end-of-epoch markers are not batches
+    return out;
+  };
+  const auto all = batches_from(0, 15);  // 6 batches an epoch: crosses two epoch boundaries
+  for (int64_t start : {1, 5, 6, 8, 13}) {
+    const auto resumed = batches_from(start, 15 - static_cast<size_t>(start));
+    for (size_t i = 0; i < resumed.size(); ++i)
+      EXPECT_EQ(resumed[i], all[static_cast<size_t>(start) + i]) << "start " << start << ", batch " << i;
+  }
+  EXPECT_THROW(Cifar10Loader(s, 32, true, 9, 2, -1), mc::ValueError);
+}

@@ -1,0 +1,288 @@
+#include "experiments/lib/sweep.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "compression/export.h"
+#include "compression/registry.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "experiments/lib/run_log.h"
+#include "experiments/lib/svg_plot.h"
+
+namespace fs = std::filesystem;
+
+namespace mc {
+
+const std::vector<std::string>& all_methods() {
+  static const std::vector<std::string> methods{"lowrank", "simhash", "kmeans", "dictionary", "prune", "prune_grad"};
+  return methods;
+}
+
+std::string Branch::id() const {
+  if (method == "none") return "none";
+  std::ostringstream o;
+  o << method << "-" << ratio;
+  return o.str();
+}
+
+std::vector<Branch> make_branches(const std::vector<std::string>& methods, const std::vector<double>& ratios) {
+  std::vector<Branch> out{{"none", 1.0}};
+  for (const std::string& m : methods.empty() ? all_methods() : methods) {
+    if (m == "none") continue;
+    MC_CHECK(std::find(all_methods().begin(), all_methods().end(), m) != all_methods().end(), ValueError,
+             "unknown method '" << m << "' (known: lowrank, simhash, kmeans, dictionary, prune, prune_grad)");
+    for (double r : ratios) {
+      MC_CHECK(r > 0 && r < 1, ValueError, "ratio " << r << " must be in (0, 1)");
+      out.push_back({m, r});
+    }
+  }
+  return out;
+}
+
+namespace {
+
+const std::vector<std::string> kLogColumns{"step", "loss", "lr", "alpha", "stored_bytes", "metric", "seconds"};
+
+bool is_prune(const std::string& method) { return method == "prune" || method == "prune_grad"; }
+
+// The compression spec of one branch.
+CompressionSpec spec_for(const Branch& b, const std::vector<std::string>& layers, const Preset& p) {
+  CompressionSpec spec;
+  spec.include = layers;
+  if (is_prune(b.method)) {
+    spec.compressor = by_ratio("prune", b.ratio);
+    // Final sparsity: each matrix's own, derived from the ratio with its mask bits counted.
+    spec.pruning = SparsitySchedule{p.begin_step, std::max(p.prune_end_step, p.begin_step + 1), p.frequency, 0.0, -1.0};
+    spec.score = b.method == "prune_grad" ? PruningScore::Kind::Gradient : PruningScore::Kind::Magnitude;
+  } else {
+    spec.compressor = by_ratio(b.method, b.ratio);
+    spec.schedule = BlendSchedule{p.begin_step, -1, p.frequency, p.alpha_decrement};
+  }
+  return spec;
+}
+
+int64_t selected_dense_bytes(const Module& model, const std::vector<std::string>& layers) {
+  int64_t total = 0;
+  for (const std::string& name : select_weights(model, layers)) {
+    auto w = std::dynamic_pointer_cast<Weight>(model.module(name));
+    total += 4 * w->rows() * w->cols();
+  }
+  return total;
+}
+
+// Trains [start, end) with logging, periodic checkpoints and progress. Returns the last loss.
+float train_range(ExperimentTask& task, CompressionController* compression, int64_t start, int64_t end, const Preset& p,
+                  RunLog& log, const std::string& checkpoint, const std::string& label, int64_t dense_bytes) {
+  Progress progress(label, end - start);
+  float loss = NAN;
+  for (int64_t step = start; step < end; ++step) {
+    if (compression) compression->before_step(step);
+    loss = task.train_step(step, compression);
+    const bool last = step + 1 == end;
+    if (step % p.log_every == 0 || last) {
+      nlohmann::json row = {{"step", step}, {"loss", loss}, {"lr", task.learning_rate(step)}, {"seconds", progress.elapsed_seconds()}};
+      if (compression) {
+        const auto report = compression->report();
+        double alpha = 0;
+        for (const auto& r : report) alpha += r.alpha / static_cast<double>(report.size());
+        row["alpha"] = alpha;
+        row["stored_bytes"] = compression->report_json()["selected_stored_bytes"];
+      } else {
+        row["alpha"] = 1.0;
+        row["stored_bytes"] = dense_bytes;
+      }
+      log.append(row);
+    }
+    progress.update(step + 1 - start, "loss " + std::to_string(loss));
+    if (!checkpoint.empty() && (step + 1) % p.checkpoint_every == 0 && !last) {
+      nlohmann::json extra = compression ? compression->state_json() : nlohmann::json::object();
+      task.save(checkpoint, step + 1, extra, compression ? compression->state_tensors() : std::map<std::string, NpyArray>{});
+    }
+  }
+  progress.finish("loss " + std::to_string(loss));
+  return loss;
+}
+
+}  // namespace
+
+void run_sweep(ExperimentTask& task, const SweepOptions& o) {
+  const Preset& p = o.preset;
+  MC_CHECK(p.begin_step > 0 && p.total_steps > p.begin_step, ValueError,
+           "preset " << p.name << ": need 0 < begin_step < total_steps");
+  MC_CHECK(o.shards >= 1 && o.shard >= 0 && o.shard < o.shards, ValueError,
+           "--branch " << o.shard << " --of " << o.shards << ": need 0 <= K < N");
+  const std::vector<std::string> layers = o.layers.empty() ? task.default_layers() : o.layers;
+  fs::create_directories(o.out_dir);
+  const std::vector<Branch> all = make_branches(o.methods, o.ratios);
+  nlohmann::json run = o.run_info;
+  run["preset"] = {{"name", p.name}, {"total_steps", p.total_steps}, {"begin_step", p.begin_step}, {"frequency", p.frequency},
+                   {"alpha_decrement", p.alpha_decrement}, {"prune_end_step", p.prune_end_step}};
+  run["layers"] = layers;
+  write_file_atomically(o.out_dir + "/run-" + std::to_string(o.shard) + "-of-" + std::to_string(o.shards) + ".json", run.dump(2));
+
+  // The shared prefix: training until compression begins, once for every branch.
+  const std::string prefix_dir = o.out_dir + "/prefix";
+  const std::string prefix_ckpt = prefix_dir + "/at-begin.safetensors";
+  if (!fs::exists(prefix_ckpt)) {
+    fs::create_directories(prefix_dir);
+    task.init(o.seed);
+    const std::string progress_ckpt = prefix_dir + "/progress.safetensors";
+    int64_t start = 0;
+    if (fs::exists(progress_ckpt)) start = task.load(progress_ckpt, {});
+    RunLog log(prefix_dir + "/log", kLogColumns);
+    log.truncate_from(start);
+    const int64_t dense = selected_dense_bytes(task.model(), layers);
+    train_range(task, nullptr, start, p.begin_step, p, log, progress_ckpt, "[prefix]", dense);
+    task.save(prefix_ckpt, p.begin_step, {}, {});
+    fs::remove(progress_ckpt);
+  }
+
+  std::vector<Branch> mine;
+  for (size_t i = 0; i < all.size(); ++i)
+    if (static_cast<int>(i % static_cast<size_t>(o.shards)) == o.shard) mine.push_back(all[i]);
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const Branch& b = mine[i];
+    const std::string dir = o.out_dir + "/branches/" + b.id();
+    const std::string label = "[" + std::to_string(i + 1) + "/" + std::to_string(mine.size()) + " " + b.id() + "]";
+    if (fs::exists(dir + "/result.json")) {
+      std::fprintf(stderr, "%s already finished, skipped\n", label.c_str());
+      continue;
+    }
+    fs::create_directories(dir);
+    task.init(o.seed);
+    std::unique_ptr<CompressionController> compression;
+    if (b.method != "none") {
+      compression = apply_compression(task.model(), spec_for(b, layers, p), o.seed);
+      compression->on_event = [dir, label](int64_t step, const CompressionController& c) {
+        std::fprintf(stderr, "\n%s compression event at step %lld\n%s", label.c_str(), static_cast<long long>(step),
+                     c.report_table().c_str());
+        write_file_atomically(dir + "/compression-step-" + std::to_string(step) + ".json", c.report_json().dump(2));
+      };
+    }
+    const std::string ckpt = dir + "/progress.safetensors";
+    const auto rebuild = [&](const nlohmann::json& extra, const std::map<std::string, NpyArray>& tensors) {
+      if (compression && extra.contains("layers")) compression->restore(extra, tensors);
+    };
+    const int64_t start = fs::exists(ckpt) ? task.load(ckpt, rebuild) : task.load(prefix_ckpt, {});
+    RunLog log(dir + "/log", kLogColumns);
+    log.truncate_from(start);
+    const int64_t dense = selected_dense_bytes(task.model(), layers);
+    Progress timer(label, 1);
+    const float final_loss = train_range(task, compression.get(), start, p.total_steps, p, log, ckpt, label, dense);
+    const double train_seconds = timer.elapsed_seconds();
+    const double metric = task.evaluate();
+    const double infer = task.infer_ms();
+    const ExportSize disk = export_model(dir + "/model.mcz", task.model(), compression.get());
+    nlohmann::json result = {{"method", b.method}, {"ratio", b.ratio}, {"steps", p.total_steps},
+                             {"final_loss", final_loss}, {task.metric(), metric}, {"infer_ms", infer},
+                             {"disk_bytes", disk.file_bytes}, {"dense_model_bytes", disk.dense_float_bytes},
+                             {"dense_bytes", dense}, {"train_seconds", train_seconds}};
+    if (compression) {
+      const nlohmann::json report = compression->report_json();
+      result["stored_bytes"] = report["selected_stored_bytes"];
+      result["achieved_ratio"] = report["selected_ratio"];
+      result["layers"] = report["layers"];
+    } else {
+      result["stored_bytes"] = dense;
+      result["achieved_ratio"] = 1.0;
+    }
+    write_file_atomically(dir + "/result.json", result.dump(2));
+    fs::remove(ckpt);
+    std::fprintf(stderr, "%s %s %.4f, disk %lld bytes\n", label.c_str(), task.metric().c_str(), metric,
+                 static_cast<long long>(disk.file_bytes));
+  }
+  write_results(o.out_dir, task, p);
+}
+
+void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& p) {
+  std::vector<nlohmann::json> results;
+  if (fs::exists(out_dir + "/branches"))
+    for (const auto& entry : fs::directory_iterator(out_dir + "/branches"))
+      if (fs::exists(entry.path() / "result.json"))
+        results.push_back(nlohmann::json::parse(read_file((entry.path() / "result.json").string())));
+  // Stable order: baseline first, then by method and descending ratio.
+  std::sort(results.begin(), results.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    const std::string ma = a["method"], mb = b["method"];
+    if ((ma == "none") != (mb == "none")) return ma == "none";
+    if (ma != mb) return ma < mb;
+    return a["ratio"].get<double>() > b["ratio"].get<double>();
+  });
+  const std::string metric = task.metric();
+  const std::vector<std::string> cols{"method", "ratio", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes",
+                                      metric, "infer_ms", "final_loss", "steps", "train_seconds"};
+  std::string csv;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    if (i) csv += ',';
+    csv += cols[i];
+  }
+  csv += '\n';
+  for (const auto& r : results) {
+    for (size_t i = 0; i < cols.size(); ++i) {
+      if (i) csv += ',';
+      if (r.contains(cols[i])) csv += csv_cell(r[cols[i]]);
+    }
+    csv += '\n';
+  }
+  write_file_atomically(out_dir + "/results.csv", csv);
+
+  // Plots: metric vs ratio, metric vs bytes on disk, training curves.
+  std::map<std::string, plot::Series> by_ratio, by_disk;
+  std::vector<plot::Line> baseline;
+  for (const auto& r : results) {
+    const std::string m = r["method"];
+    if (m == "none") {
+      baseline.push_back({"uncompressed", r[metric].get<double>()});
+      continue;
+    }
+    by_ratio[m].label = by_disk[m].label = m;
+    by_ratio[m].x.push_back(r["achieved_ratio"].get<double>());
+    by_ratio[m].y.push_back(r[metric].get<double>());
+    by_disk[m].x.push_back(r["disk_bytes"].get<double>() / 1e6);
+    by_disk[m].y.push_back(r[metric].get<double>());
+  }
+  const std::string task_title = task.name() == "cifar10" ? "CIFAR-10" : "PTB";
+  plot::Figure f1{task_title + ": " + metric + " vs compression ratio (" + p.name + ")",
+                  "stored size of the compressed layers / dense size", metric, true, {}, baseline, {}};
+  for (auto& [m, s] : by_ratio) f1.series.push_back(s);
+  plot::write_svg(out_dir + "/" + metric + "_vs_ratio.svg", f1);
+  plot::Figure f2{task_title + ": " + metric + " vs model size on disk (" + p.name + ")", "exported model file (MB)", metric, true, {},
+                  {}, {}};
+  for (auto& [m, s] : by_disk) f2.series.push_back(s);
+  for (const auto& r : results)
+    if (r["method"] == "none") f2.series.push_back({"uncompressed", {r["disk_bytes"].get<double>() / 1e6}, {r[metric].get<double>()}});
+  plot::write_svg(out_dir + "/" + metric + "_vs_disk.svg", f2);
+
+  // Training curves at the ratio closest to 0.25, plus the baseline, over the prefix.
+  plot::Figure f3{task_title + ": training loss (compression marked)", "step", "training loss", false, {}, {},
+                  {{"compression begins", static_cast<double>(p.begin_step)}}};
+  const auto prefix_rows = fs::exists(out_dir + "/prefix/log.jsonl") ? RunLog::read(out_dir + "/prefix/log.jsonl")
+                                                                      : std::vector<nlohmann::json>{};
+  std::set<std::string> drawn;
+  double best_ratio = 0;
+  for (const auto& r : results)
+    if (r["method"] != "none" && std::fabs(std::log(r["ratio"].get<double>() / 0.25)) < std::fabs(std::log(best_ratio / 0.25) + 0.0))
+      best_ratio = r["ratio"].get<double>();
+  for (const auto& r : results) {
+    const std::string m = r["method"];
+    if (m != "none" && r["ratio"].get<double>() != best_ratio) continue;
+    if (!drawn.insert(m).second) continue;
+    const std::string id = m == "none" ? "none" : Branch{m, r["ratio"].get<double>()}.id();
+    plot::Series s;
+    s.label = m == "none" ? "uncompressed" : id;
+    s.markers = false;
+    for (const auto& row : prefix_rows) s.x.push_back(row["step"].get<double>()), s.y.push_back(row["loss"].get<double>());
+    for (const auto& row : RunLog::read(out_dir + "/branches/" + id + "/log.jsonl"))
+      s.x.push_back(row["step"].get<double>()), s.y.push_back(row["loss"].get<double>());
+    f3.series.push_back(s);
+  }
+  plot::write_svg(out_dir + "/training_curves.svg", f3);
+}
+
+}  // namespace mc

@@ -1,0 +1,60 @@
+// The sweep: a baseline plus every (method, ratio) branch, sharing one training prefix.
+//
+//   out/prefix/            training until compression begins (run once, checkpointed)
+//   out/branches/<id>/     one branch: log.jsonl/.csv, checkpoint, exported model, result.json
+//   out/results.csv        one row per finished branch; plots beside it
+//
+// A finished branch (result.json present) is never recomputed; an interrupted one resumes
+// from its last checkpoint; --branch K --of N runs every N-th branch starting at K, so
+// separate processes or machines can share a sweep (results are merged from the files).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/lib/task.h"
+
+namespace mc {
+
+struct Preset {
+  std::string name;
+  int64_t total_steps = 0;     // every branch trains to this step
+  int64_t begin_step = 0;      // compression begins (end of the shared prefix)
+  int64_t frequency = 1;       // blend updates / pruning mask updates
+  double alpha_decrement = 1;  // per update
+  int64_t prune_end_step = 0;  // pruning reaches its final sparsity here
+  int64_t log_every = 10;
+  int64_t checkpoint_every = 500;
+};
+
+struct Branch {
+  std::string method;  // "none" (the baseline), lowrank, simhash, kmeans, dictionary, prune, prune_grad
+  double ratio = 1.0;  // target stored / dense size of the compressed layers
+  std::string id() const;
+};
+
+struct SweepOptions {
+  std::string out_dir;
+  Preset preset;
+  std::vector<std::string> methods;  // empty: all
+  std::vector<double> ratios{0.5, 0.25, 0.1, 0.05};
+  std::vector<std::string> layers;   // empty: the task's default
+  int shard = 0, shards = 1;         // --branch K --of N
+  uint64_t seed = 1;
+  nlohmann::json run_info;
+};
+
+const std::vector<std::string>& all_methods();
+std::vector<Branch> make_branches(const std::vector<std::string>& methods, const std::vector<double>& ratios);
+
+// Runs the prefix (if needed) and this shard's unfinished branches, then rewrites
+// results.csv and the plots from every finished branch found in out_dir.
+void run_sweep(ExperimentTask& task, const SweepOptions& options);
+
+// Rewrites results.csv and the plots from out_dir/branches/*/result.json.
+void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& preset);
+
+}  // namespace mc

@@ -1,0 +1,52 @@
+// ExperimentTask: one model + dataset + training recipe (CIFAR-10 CNN, PTB LSTM), seen by the
+// sweep runner through a few calls. The runner owns the schedule, the branches, logs,
+// checkpoints and results; the task owns the model, the optimizer and the data.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "compression/apply_compression.h"
+#include "core/npy.h"
+#include "layers/module.h"
+
+namespace mc {
+
+class ExperimentTask {
+ public:
+  virtual ~ExperimentTask() = default;
+
+  virtual std::string name() const = 0;         // "cifar10", "ptb"
+  virtual std::string metric() const = 0;       // "accuracy" or "perplexity"
+  virtual bool higher_is_better() const = 0;
+  virtual std::vector<std::string> default_layers() const = 0;  // weight seams compressed by default
+
+  // Fresh model, optimizer, data order and RNG, all from the seed.
+  virtual void init(uint64_t seed) = 0;
+  virtual Module& model() = 0;
+
+  // One optimizer step at `step` (0-based). `compression` (may be null) gets its
+  // after_backward / after_optimizer_step calls at the right moments. Returns the loss;
+  // throws ValueError if the loss is not finite.
+  virtual float train_step(int64_t step, CompressionController* compression) = 0;
+  virtual double learning_rate(int64_t step) const = 0;
+
+  // The test metric (with the weight moving average where the recipe uses one).
+  virtual double evaluate() = 0;
+  // Milliseconds for one inference batch (the recipe's batch), median of a few.
+  virtual double infer_ms() = 0;
+
+  // Everything needed to continue training exactly: model, optimizer, RNG, data position.
+  virtual void save(const std::string& path, int64_t step, const nlohmann::json& extra,
+                    const std::map<std::string, NpyArray>& extra_tensors) = 0;
+  // Reads a checkpoint; `rebuild` is called with its extra json and tensors before values are
+  // loaded, so the caller can restore the compressed structure first. Returns the step.
+  virtual int64_t load(const std::string& path,
+                       const std::function<void(const nlohmann::json&, const std::map<std::string, NpyArray>&)>& rebuild) = 0;
+};
+
+}  // namespace mc

@@ -1,0 +1,261 @@
+// The operator on a live model: a small network trained on a generated task is factored
+// mid-training by each method; the model, its registry and its gradients follow.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "autograd/ops.h"
+#include "compression/apply_compression.h"
+#include "compression/export.h"
+#include "core/blas.h"
+#include "core/error.h"
+#include "layers/dense.h"
+#include "layers/init.h"
+
+using mc::Tensor;
+using mc::Var;
+
+namespace {
+
+// A 2-hidden-layer MLP on a generated 4-class task whose labels come from a random teacher.
+class Net : public mc::Module {
+ public:
+  explicit Net(mc::Rng& rng) {
+    register_module("fc1", std::make_shared<mc::Dense>(mc::glorot_uniform(16, 48, rng)));
+    register_module("fc2", std::make_shared<mc::Dense>(mc::glorot_uniform(48, 48, rng)));
+    register_module("out", std::make_shared<mc::Dense>(mc::glorot_uniform(48, 4, rng)));
+  }
+  std::string type() const override { return "Net"; }
+  Var forward(const Var& x) {
+    Var h = mc::relu(child<mc::Dense>("fc1")->forward(x));
+    h = mc::relu(child<mc::Dense>("fc2")->forward(h));
+    return child<mc::Dense>("out")->forward(h);
+  }
+};
+
+struct Task {
+  Tensor x;
+  std::vector<int32_t> y;
+};
+
+Task make_task(uint64_t seed) {
+  mc::Rng rng(seed);
+  Task t{Tensor::empty({256, 16}), std::vector<int32_t>(256)};
+  rng.fill_normal(t.x, 0, 1);
+  Tensor teacher = Tensor::empty({16, 4});
+  rng.fill_normal(teacher, 0, 1);
+  Tensor logits = mc::matmul(t.x, teacher);
+  for (int64_t i = 0; i < 256; ++i) {
+    const float* r = logits.data() + 4 * i;
+    t.y[static_cast<size_t>(i)] = static_cast<int32_t>(std::max_element(r, r + 4) - r);
+  }
+  return t;
+}
+
+// Plain SGD over the registry, as an optimizer would walk it every step.
+float sgd_step(Net& net, const Task& task, float lr) {
+  Var loss = mc::softmax_cross_entropy(net.forward(Var(task.x)), task.y);
+  net.zero_grad();
+  loss.backward();
+  for (auto& [name, p] : net.named_parameters()) {
+    if (!p.grad().defined()) continue;
+    float* w = p.value().data();
+    const float* g = p.grad().data();
+    for (int64_t i = 0; i < p.numel(); ++i) w[i] -= lr * g[i];
+    p.value().mark_modified();
+  }
+  return loss.value().item();
+}
+
+struct MethodCase {
+  const char* method;
+  double ratio;
+};
+
+}  // namespace
+
+class ApplyCompression : public ::testing::TestWithParam<MethodCase> {};
+
+TEST_P(ApplyCompression, MutatesMidTrainingAndKeepsLearning) {
+  const MethodCase c = GetParam();
+  mc::Rng rng(7);
+  Net net(rng);
+  const Task task = make_task(3);
+  mc::CompressionSpec spec;
+  spec.include = {"fc*.weight"};
+  spec.compressor = mc::by_ratio(c.method, c.ratio);
+  const bool prune = std::string(c.method) == "prune";
+  if (prune) spec.pruning = mc::SparsitySchedule{100, 160, 10, 0.0, -1.0};  // final: the compressor's
+  else spec.schedule = mc::BlendSchedule{100, -1, 10, 0.25};
+  auto compression = mc::apply_compression(net, spec, 11);
+  compression->on_event = nullptr;
+  EXPECT_EQ(compression->selected(), (std::vector<std::string>{"fc1.weight", "fc2.weight"}));
+
+  std::vector<float> losses;
+  for (int64_t step = 0; step < 300; ++step) {
+    compression->before_step(step);
+    losses.push_back(sgd_step(net, task, 0.1f));
+    compression->after_backward(step);
+    compression->after_optimizer_step(step);
+    ASSERT_TRUE(std::isfinite(losses.back())) << "step " << step;
+    if (step == 105 && !prune) {
+      // During the blend A and the factors both train.
+      EXPECT_TRUE(net.has_parameter("fc1.weight.A"));
+      EXPECT_TRUE(net.parameter("fc1.weight.A").grad().defined());
+    }
+  }
+  // After the switch A is gone from the registry; only the trainable factors remain.
+  EXPECT_FALSE(net.has_parameter("fc1.weight.A"));
+  EXPECT_FALSE(net.has_parameter("fc2.weight.A"));
+  auto weight = std::dynamic_pointer_cast<mc::FactoredWeight>(net.module("fc1.weight"));
+  ASSERT_NE(weight, nullptr);
+  for (const mc::Factor& f : weight->matrix()->factors()) {
+    const std::string name = "fc1.weight." + f.name;
+    EXPECT_EQ(net.has_parameter(name), f.trainable) << name;
+    if (f.trainable) EXPECT_TRUE(net.parameter(name).grad().defined()) << name;
+  }
+  // Loss keeps falling after the switch, and ends below where the compression began.
+  const float at_switch = losses[200], end = losses.back();
+  EXPECT_LT(end, at_switch) << c.method;
+  EXPECT_LT(end, losses[0]);
+  // Bytes drop by the reported ratio.
+  const nlohmann::json report = compression->report_json();
+  const double ratio = report["selected_ratio"].get<double>();
+  EXPECT_LE(ratio, c.ratio + 1e-9) << report.dump();
+  EXPECT_GT(ratio, 0.0);
+  int64_t stored = 0;
+  for (const auto& l : report["layers"]) stored += l["stored_bytes"].get<int64_t>();
+  EXPECT_EQ(stored, report["selected_stored_bytes"].get<int64_t>());
+  EXPECT_EQ(report["selected_dense_bytes"].get<int64_t>(), 4 * (16 * 48 + 48 * 48));
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, ApplyCompression,
+                         ::testing::Values(MethodCase{"lowrank", 0.5}, MethodCase{"simhash", 0.5}, MethodCase{"kmeans", 0.25},
+                                           MethodCase{"dictionary", 0.6}, MethodCase{"prune", 0.5}),
+                         [](const auto& info) { return std::string(info.param.method); });
+
+TEST(ApplyCompressionErrors, NoMatchingWeightIsAnErrorNotASilentNoOp) {
+  mc::Rng rng(1);
+  Net net(rng);
+  mc::CompressionSpec spec;
+  spec.include = {"conv*.weight"};
+  spec.compressor = mc::by_ratio("lowrank", 0.5);
+  try {
+    mc::apply_compression(net, spec, 1);
+    FAIL();
+  } catch (const mc::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("fc1.weight"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ApplyCompressionErrors, ExclusionsApply) {
+  mc::Rng rng(1);
+  Net net(rng);
+  mc::CompressionSpec spec;
+  spec.include = {"*.weight"};
+  spec.exclude = {"out.*"};
+  spec.compressor = mc::by_ratio("lowrank", 0.5);
+  auto c = mc::apply_compression(net, spec, 1);
+  EXPECT_EQ(c->selected(), (std::vector<std::string>{"fc1.weight", "fc2.weight"}));
+}
+
+// A user-defined compressor, written here: keep the sign of every entry and one trainable
+// scale per column (1 bit per entry + 32 per column).
+namespace {
+class SignMatrix final : public mc::CompressedMatrix {
+ public:
+  SignMatrix(std::vector<int8_t> signs, Tensor scale, int64_t m) : signs_(std::move(signs)), scale_(std::move(scale)), m_(m) {}
+  std::string method() const override { return "sign"; }
+  int64_t rows() const override { return m_; }
+  int64_t cols() const override { return scale_.numel(); }
+  std::vector<mc::Factor> factors() const override { return {{"scale", scale_, true}}; }
+  nlohmann::json settings() const override { return nlohmann::json::object(); }
+  Tensor materialize() const override {
+    Tensor a = Tensor::empty({rows(), cols()});
+    for (int64_t i = 0; i < a.numel(); ++i) a.data()[i] = signs_[static_cast<size_t>(i)] * scale_.data()[i % cols()];
+    return a;
+  }
+  void materialize_backward(const Tensor& d, std::vector<Tensor>& grads) const override {
+    if (!grads[0].defined()) grads[0] = Tensor::zeros({cols()});
+    for (int64_t i = 0; i < d.numel(); ++i) grads[0].data()[i % cols()] += d.data()[i] * signs_[static_cast<size_t>(i)];
+  }
+  int64_t stored_bits() const override { return rows() * cols() + 32 * cols(); }
+
+ private:
+  std::vector<int8_t> signs_;
+  Tensor scale_;
+  int64_t m_;
+};
+
+class SignCompressor final : public mc::MatrixCompressor {
+ public:
+  std::string method() const override { return "sign"; }
+  std::unique_ptr<mc::CompressedMatrix> compress(const Tensor& a, mc::Rng&) const override {
+    const int64_t m = a.size(0), n = a.size(1);
+    std::vector<int8_t> signs(static_cast<size_t>(m * n));
+    Tensor scale = Tensor::zeros({n});
+    for (int64_t i = 0; i < m * n; ++i) {
+      signs[static_cast<size_t>(i)] = a.data()[i] >= 0 ? 1 : -1;
+      scale.data()[i % n] += std::fabs(a.data()[i]) / static_cast<float>(m);
+    }
+    return std::make_unique<SignMatrix>(std::move(signs), scale, m);
+  }
+  double ratio_for(int64_t m, int64_t n) const override { return (m * n + 32.0 * n) / (32.0 * m * n); }
+};
+}  // namespace
+
+TEST(ApplyCompressionCustom, UserWrittenCompressorWorksEndToEnd) {
+  mc::Rng rng(5);
+  Net net(rng);
+  const Task task = make_task(3);
+  mc::CompressionSpec spec;
+  spec.include = {"fc2.weight"};
+  spec.compressor = mc::with(std::make_shared<SignCompressor>());
+  spec.schedule = mc::BlendSchedule::immediate(50);
+  auto compression = mc::apply_compression(net, spec, 1);
+  compression->on_event = nullptr;
+  float after_switch = 0, last = 0;
+  for (int64_t step = 0; step < 200; ++step) {
+    compression->before_step(step);
+    last = sgd_step(net, task, 0.1f);
+    compression->after_optimizer_step(step);
+    if (step == 50) after_switch = last;
+  }
+  EXPECT_TRUE(net.has_parameter("fc2.weight.scale"));
+  EXPECT_FALSE(net.has_parameter("fc2.weight.A"));
+  EXPECT_LT(last, after_switch);
+  EXPECT_EQ(compression->report()[0].stored_bytes, (48 * 48 + 32 * 48) / 8);
+}
+
+TEST(ExportCompressed, SmallOnDiskAndReloadsForInference) {
+  for (const char* method : {"kmeans", "prune", "lowrank"}) {
+    mc::Rng rng(9);
+    Net net(rng);
+    const Task task = make_task(4);
+    mc::CompressionSpec spec;
+    spec.include = {"fc*.weight"};
+    spec.compressor = mc::by_ratio(method, 0.25);
+    if (std::string(method) == "prune") spec.pruning = mc::SparsitySchedule{10, 20, 5, 0.0, 0.75};
+    else spec.schedule = mc::BlendSchedule::immediate(10);
+    auto compression = mc::apply_compression(net, spec, 2);
+    compression->on_event = nullptr;
+    for (int64_t step = 0; step < 40; ++step) {
+      compression->before_step(step);
+      sgd_step(net, task, 0.05f);
+      compression->after_optimizer_step(step);
+    }
+    const std::string path = ::testing::TempDir() + "/export_" + method + ".mcz";
+    const mc::ExportSize size = mc::export_model(path, net, compression.get());
+    EXPECT_LT(size.file_bytes, size.dense_float_bytes / 2) << method;
+
+    mc::Rng fresh_rng(123);  // different initial values: everything must come from the file
+    Net fresh(fresh_rng);
+    auto fresh_compression = mc::apply_compression(fresh, spec, 2);
+    fresh_compression->on_event = nullptr;
+    mc::load_exported_model(path, fresh, fresh_compression.get());
+    mc::NoGradGuard no_grad;
+    const Tensor a = net.forward(Var(task.x)).value();
+    const Tensor b = fresh.forward(Var(task.x)).value();
+    for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data()[i], b.data()[i]) << method << " entry " << i;
+  }
+}
