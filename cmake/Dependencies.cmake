@@ -31,6 +31,20 @@ find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(CURL REQUIRED)      # datasets: the download command
 find_package(OpenSSL REQUIRED)   # datasets: MD5 / SHA-256 of the archives
+# distributed/: MPI is optional. Without it the library still builds, with only the
+# single-process Communicator, and its tests still run. We call MPI's C API only, and
+# FindMPI looks for the C bindings with a C compiler, so C is enabled when there is one.
+include(CheckLanguage)
+check_language(C)
+if(CMAKE_C_COMPILER)
+  enable_language(C)
+  find_package(MPI COMPONENTS C QUIET)
+endif()
+option(MATCOMP_MPI "Build the MPI communicator in distributed/ (needs libopenmpi-dev)" ${MPI_C_FOUND})
+if(MATCOMP_MPI AND NOT MPI_C_FOUND)
+  message(FATAL_ERROR "MATCOMP_MPI is ON but no MPI was found. Run scripts/install-deps.sh "
+                      "(packages libopenmpi-dev openmpi-bin) or configure with -DMATCOMP_MPI=OFF.")
+endif()
 if(MATCOMP_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

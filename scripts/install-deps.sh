@@ -8,6 +8,7 @@ packages=(
   libopenblas-openmp-dev liblapacke-dev zlib1g-dev
   libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev
+  libopenmpi-dev openmpi-bin
   python3 python3-numpy
 )
 
