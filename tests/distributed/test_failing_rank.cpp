@@ -46,7 +46,9 @@ TEST(FailingRank, ErrorOnOneRankAbortsTheJobWithItsMessage) {
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
   EXPECT_NE(r.output.find("rank 1/2: training failed: probe: a NaN loss at step 3"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("MPI_ABORT was invoked on rank 1"), std::string::npos) << r.output;
+  // Open MPI's own "MPI_ABORT was invoked on rank 1" banner is not checked: its launcher
+  // sometimes loses it while killing the job (ORTE_ERROR_LOG in show_help.c); ours is printed
+  // before MPI_Abort.
 }
 
 TEST(FailingRank, RankDyingMidRunEndsTheJob) {
