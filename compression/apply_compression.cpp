@@ -54,13 +54,6 @@ bool matches(const std::string& name, const std::vector<std::string>& patterns) 
   return false;
 }
 
-Tensor tensor_from(const NpyArray& a, const std::string& key) {
-  MC_CHECK(a.dtype == "<f4", IoError, "checkpoint tensor '" << key << "' has dtype " << a.dtype << ", expected float32");
-  Tensor t = Tensor::empty(a.shape);
-  std::memcpy(t.data(), a.bytes.data(), a.bytes.size());
-  return t;
-}
-
 const NpyArray& lookup(const std::map<std::string, NpyArray>& tensors, const std::string& key) {
   auto it = tensors.find(key);
   MC_CHECK(it != tensors.end(), IoError, "checkpoint has no tensor '" << key << "' needed to rebuild the compressed model");
@@ -127,11 +120,14 @@ void CompressionController::factor(Slot& slot, int64_t step) {
   Rng rng(seed_ ^ stable_hash(slot.name));
   slot.matrix = std::shared_ptr<CompressedMatrix>(slot.compressor->compress(a.value(), rng));
   if (spec_.pruning) {
-    auto* pruned = dynamic_cast<PrunedMatrix*>(slot.matrix.get());
-    MC_CHECK(pruned != nullptr, Error, "the prune compressor did not return a PrunedMatrix");
+    // compress() checked the final sparsity; gradual pruning starts from the schedule's
+    // sparsity at this step, on A's full values (compress() zeroed the entries it pruned).
+    MC_CHECK(dynamic_cast<PrunedMatrix*>(slot.matrix.get()) != nullptr, Error,
+             "the prune compressor did not return a PrunedMatrix");
     const Tensor scores = slot.score ? slot.score->scores(a.value())
                                      : PruningScore(PruningScore::Kind::Magnitude, a.shape()).scores(a.value());
-    pruned->update_mask(scores, slot.pruning.sparsity(step));
+    const int64_t keep = kept_count(a.numel(), slot.pruning.sparsity(step));
+    slot.matrix = std::make_shared<PrunedMatrix>(a.value().clone(), top_k_mask(scores.data(), scores.numel(), keep));
   }
   slot.rel_error = slot.matrix->relative_error(a.value());
   const double alpha = spec_.pruning ? 0.0 : spec_.schedule.alpha(step);
@@ -163,7 +159,9 @@ bool CompressionController::before_step(int64_t step) {
         const Tensor values = pruned->factors()[0].value;  // factors() is a fresh vector
         if (slot->score) slot->score->mask_update(values);
         const Tensor scores = slot->score ? slot->score->scores(values) : PruningScore(PruningScore::Kind::Magnitude, values.shape()).scores(values);
+        const Tensor before = values.clone();
         pruned->update_mask(scores, p.sparsity(step));
+        slot->rel_error = pruned->relative_error(before);  // what this mask update removed
         event |= step == p.end_step;
       }
       continue;
@@ -302,7 +300,7 @@ void CompressionController::restore(const nlohmann::json& state, const std::map<
     for (const auto& f : l.at("factors")) {
       const std::string fname = f.at("name").get<std::string>();
       const std::string key = (f.at("trainable").get<bool>() ? "model." : "buffer.") + name + "." + fname;
-      factors[fname] = tensor_from(lookup(tensors, key), key);
+      factors[fname] = from_npy_array(lookup(tensors, key), "checkpoint tensor '" + key + "'");
     }
     std::map<std::string, NpyArray> integer_state;
     const std::string prefix = "extra.compression." + name + ".";
@@ -312,7 +310,7 @@ void CompressionController::restore(const nlohmann::json& state, const std::map<
         restore_compressed(l.at("method").get<std::string>(), l.at("settings"), factors, integer_state));
     if (phase == Phase::Blend) {
       const std::string key = "model." + name + ".A";
-      Var a(tensor_from(lookup(tensors, key), key), true, "A");
+      Var a(from_npy_array(lookup(tensors, key), "checkpoint tensor '" + key + "'"), true, "A");
       const double alpha = 1.0;  // set by the next before_step(), a pure function of the step
       model_.replace_module(name, std::make_shared<BlendedWeight>(a, slot.group, slot.matrix, slot.group, alpha));
     } else {

@@ -61,6 +61,8 @@ struct LayerReport {
   int64_t rows = 0, cols = 0;
   nlohmann::json settings;
   int64_t dense_bytes = 0, stored_bytes = 0, stored_params = 0;
+  // ||A - BC||_F / ||A||_F when A was factored; for pruning, the part of the values that the
+  // latest mask update removed.
   double rel_error = 0, alpha = 1;
 };
 

@@ -27,6 +27,11 @@ struct Factor {
   std::string name;   // short, stable: "B", "C", "codebook", "values", "scale"...
   Tensor value;       // shares storage with the method's own copy
   bool trainable;     // receives gradients after the switch
+  // Multiplies the optimizer's learning rate for this factor. An entry shared by u entries of
+  // the matrix (a k-means centroid, a dictionary atom) gets the sum of their u gradients, so
+  // at the learning rate that trained A it would move ~u times as far as any entry of A did,
+  // and training diverges; such factors use 1 / (mean number of uses).
+  float lr_scale = 1.0f;
 };
 
 class CompressedMatrix {

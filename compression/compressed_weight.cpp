@@ -9,8 +9,13 @@ namespace mc {
 FactoredWeight::FactoredWeight(std::shared_ptr<CompressedMatrix> matrix, ParamGroup group) : matrix_(std::move(matrix)) {
   MC_CHECK(matrix_ != nullptr, ValueError, "FactoredWeight needs a compressed matrix");
   for (const Factor& f : matrix_->factors()) {
-    if (f.trainable) register_parameter(f.name, Var(f.value, true, f.name), group);
-    else register_buffer(f.name, f.value);
+    if (f.trainable) {
+      ParamGroup factor_group = group;
+      factor_group.lr_scale *= f.lr_scale;
+      register_parameter(f.name, Var(f.value, true, f.name), factor_group);
+    } else {
+      register_buffer(f.name, f.value);
+    }
   }
 }
 

@@ -34,6 +34,11 @@ DictionaryMatrix::DictionaryMatrix(const SparseRows& codes, Tensor dictionary)
     : DictionaryMatrix(codes.row_ptr, codes.col,
                        Tensor::from({static_cast<int64_t>(codes.val.size())}, codes.val), std::move(dictionary)) {}
 
+std::vector<Factor> DictionaryMatrix::factors() const {
+  const double uses = static_cast<double>(nnz()) / static_cast<double>(atoms());
+  return {{"D", d_, true, static_cast<float>(1.0 / std::max(uses, 1.0))}, {"X_values", values_, true}};
+}
+
 nlohmann::json DictionaryMatrix::settings() const {
   int64_t max_row = 0;
   for (size_t i = 0; i + 1 < row_ptr_.size(); ++i) max_row = std::max(max_row, row_ptr_[i + 1] - row_ptr_[i]);

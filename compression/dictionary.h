@@ -22,7 +22,8 @@ class DictionaryMatrix final : public CompressedMatrix {
   int64_t cols() const override { return d_.size(1); }
   int64_t atoms() const { return d_.size(0); }
   int64_t nnz() const { return values_.numel(); }
-  std::vector<Factor> factors() const override { return {{"D", d_, true}, {"X_values", values_, true}}; }
+  // D's learning rate is scaled by 1 / (rows per atom), see Factor::lr_scale.
+  std::vector<Factor> factors() const override;
   nlohmann::json settings() const override;
   Tensor materialize() const override;
   void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;

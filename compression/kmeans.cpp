@@ -279,6 +279,11 @@ KMeansMatrix::KMeansMatrix(int64_t m, int64_t n, Tensor codebook, std::vector<in
     MC_CHECK(c >= 0 && c < codebook_.size(0), ValueError, "kmeans: code " << c << " outside [0, " << codebook_.size(0) << ")");
 }
 
+std::vector<Factor> KMeansMatrix::factors() const {
+  const double uses = static_cast<double>(m_ * n_) / static_cast<double>(levels() * block());
+  return {{"codebook", codebook_, true, static_cast<float>(1.0 / std::max(uses, 1.0))}};
+}
+
 nlohmann::json KMeansMatrix::settings() const { return {{"levels", levels()}, {"block", block()}}; }
 
 int64_t KMeansMatrix::stored_bits() const { return kmeans_stored_bits(m_, n_, levels(), block()); }

@@ -20,7 +20,8 @@ class KMeansMatrix final : public CompressedMatrix {
   int64_t cols() const override { return n_; }
   int64_t levels() const { return codebook_.size(0); }
   int64_t block() const { return codebook_.size(1); }
-  std::vector<Factor> factors() const override { return {{"codebook", codebook_, true}}; }
+  // The codebook's learning rate is scaled by 1 / (blocks per centroid), see Factor::lr_scale.
+  std::vector<Factor> factors() const override;
   nlohmann::json settings() const override;
   Tensor materialize() const override;
   void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;

@@ -20,14 +20,15 @@ SimhashMatrix::SimhashMatrix(int64_t m, int64_t n, int64_t k, uint64_t seed, std
     : m_(m), n_(n), k_(k), seed_(seed), signs_(std::move(signs)), scale_(std::move(scale)) {
   MC_CHECK(static_cast<int64_t>(signs_.size()) == k * n && scale_.numel() == n, ShapeError,
            "simhash: " << signs_.size() << " signs and " << scale_.numel() << " scales for k " << k << ", n " << n);
-  r_ = simhash_projection(m, k, seed);
-  s_float_ = Tensor::empty({k, n});
-  for (int64_t i = 0; i < k * n; ++i) s_float_.data()[i] = signs_[static_cast<size_t>(i)] >= 0 ? 1.0f : -1.0f;
-  inv_norm_ = simhash_inverse_column_norms(r_, s_float_);
+  Tensor s_float = Tensor::empty({k, n});
+  for (int64_t i = 0; i < k * n; ++i) s_float.data()[i] = signs_[static_cast<size_t>(i)] >= 0 ? 1.0f : -1.0f;
+  rs_ = matmul(simhash_projection(m, k, seed), s_float);
+  inv_norm_ = simhash_inverse_column_norms(rs_);
 }
 
-Tensor simhash_inverse_column_norms(const Tensor& r, const Tensor& s) {
-  const Tensor rs = matmul(r, s);  // (m, n)
+Tensor SimhashMatrix::projection() const { return simhash_projection(m_, k_, seed_); }
+
+Tensor simhash_inverse_column_norms(const Tensor& rs) {
   const int64_t m = rs.size(0), n = rs.size(1);
   std::vector<double> norm2(static_cast<size_t>(n), 0.0);
   for (int64_t i = 0; i < m; ++i)
@@ -49,7 +50,7 @@ Tensor SimhashMatrix::effective_scale() const {
 nlohmann::json SimhashMatrix::settings() const { return {{"bits", k_}, {"seed", seed_}, {"rows", m_}}; }
 
 Tensor SimhashMatrix::materialize() const {
-  Tensor out = matmul(r_, s_float_);  // R S (m, n)
+  Tensor out = rs_.clone();  // R S (m, n)
   const Tensor e = effective_scale();
   const float* d = e.data();
   for (int64_t i = 0; i < m_; ++i)
@@ -59,7 +60,7 @@ Tensor SimhashMatrix::materialize() const {
 
 void SimhashMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tensor>& grads) const {
   // dd_j += inv_j sum_i dÂ_ij (R S)_ij
-  const Tensor rs = matmul(r_, s_float_);
+  const Tensor& rs = rs_;
   Tensor& gd = grad_slot(grads, 0, scale_, 1);
   std::vector<double> acc(static_cast<size_t>(n_), 0.0);
   for (int64_t i = 0; i < m_; ++i)
@@ -71,8 +72,7 @@ void SimhashMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tens
 void SimhashMatrix::multiply(const Tensor& x, Tensor& y) const {
   MC_CHECK(x.dim() == 2 && x.size(1) == m_, ShapeError,
            "simhash multiply: input " << to_string(x.shape()) << " does not fit a " << m_ << "x" << n_ << " matrix");
-  const Tensor t = matmul(x, r_);           // (batch, k) = x R
-  gemm(t, Trans::No, s_float_, Trans::No, y);  // (batch, n) = t S
+  gemm(x, Trans::No, rs_, Trans::No, y);  // (batch, n) = x (R S)
   const Tensor e = effective_scale();
   const float* d = e.data();
   for (int64_t b = 0; b < y.size(0); ++b)
@@ -81,7 +81,7 @@ void SimhashMatrix::multiply(const Tensor& x, Tensor& y) const {
 
 void SimhashMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {
   const int64_t batch = x.size(0);
-  const Tensor u = matmul(matmul(x, r_), s_float_);  // (batch, n) = x R S, before the scale
+  const Tensor u = matmul(x, rs_);  // (batch, n) = x R S, before the scale
   Tensor& gd = grad_slot(grads, 0, scale_, 1);
   for (int64_t j = 0; j < n_; ++j) {
     double acc = 0;
@@ -93,8 +93,7 @@ void SimhashMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor*
     const Tensor e = effective_scale();
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t j = 0; j < n_; ++j) du.data()[b * n_ + j] *= e.data()[j];
-    const Tensor dt = matmul(du, s_float_, Trans::No, Trans::Yes);  // (batch, k) = du S^T
-    gemm(dt, Trans::No, r_, Trans::Yes, *dx);                        // (batch, m) = dt R^T
+    gemm(du, Trans::No, rs_, Trans::Yes, *dx);  // (batch, m) = du (R S)^T
   }
 }
 
@@ -122,19 +121,13 @@ std::unique_ptr<CompressedMatrix> SimhashCompressor::compress(const Tensor& a, R
   const Tensor r = simhash_projection(m, k, seed);
   const Tensor proj = matmul(r, a, Trans::Yes, Trans::No);  // (k, n) = R^T A
   std::vector<int8_t> signs(static_cast<size_t>(k * n));
-  Tensor s_float = Tensor::empty({k, n});
-  for (int64_t i = 0; i < k * n; ++i) {
-    signs[static_cast<size_t>(i)] = proj.data()[i] >= 0 ? 1 : -1;  // sign(0) = +1
-    s_float.data()[i] = proj.data()[i] >= 0 ? 1.0f : -1.0f;
-  }
+  for (int64_t i = 0; i < k * n; ++i) signs[static_cast<size_t>(i)] = proj.data()[i] >= 0 ? 1 : -1;  // sign(0) = +1
   // d_j = ||A_j||: with the columns of R S normalised, W's columns have A's norms.
   Tensor scale = Tensor::empty({n});
   std::vector<double> na(static_cast<size_t>(n), 0.0);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) na[static_cast<size_t>(j)] += static_cast<double>(a.data()[i * n + j]) * a.data()[i * n + j];
-  const Tensor inv = simhash_inverse_column_norms(r, s_float);
-  for (int64_t j = 0; j < n; ++j)
-    scale.data()[j] = inv.data()[j] > 0 ? static_cast<float>(std::sqrt(na[static_cast<size_t>(j)])) : 0.0f;
+  for (int64_t j = 0; j < n; ++j) scale.data()[j] = static_cast<float>(std::sqrt(na[static_cast<size_t>(j)]));
   return std::make_unique<SimhashMatrix>(m, n, k, seed, std::move(signs), std::move(scale));
 }
 

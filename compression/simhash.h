@@ -31,21 +31,23 @@ class SimhashMatrix final : public CompressedMatrix {
   std::map<std::string, NpyArray> integer_state() const override;
 
   uint64_t seed() const { return seed_; }
-  const Tensor& projection() const { return r_; }  // R (m, k)
+  Tensor projection() const;  // R (m, k), regenerated from the seed
 
  private:
   int64_t m_, n_, k_;
   uint64_t seed_;
   std::vector<int8_t> signs_;
-  Tensor r_;        // R (m, k), regenerated from seed_
-  Tensor s_float_;  // S (k, n) as +-1.0f, for sgemm
+  // R S (m, n), formed once: R and S are frozen, and k is often larger than m (at ratio 0.25
+  // of a 2304x384 matrix k is ~18400), so x (R S) is far cheaper than (x R) S. In memory it
+  // costs what the dense A did; on disk only the seed and the sign bits are stored.
+  Tensor rs_;
   Tensor scale_;    // d (n)
   Tensor inv_norm_;  // 1 / ||(R S)_j|| (n), from R and S
   Tensor effective_scale() const;  // d_j / ||(R S)_j|| (n)
 };
 
-// 1 / ||(R S)_j|| per column j of R S (0 for a zero column).
-Tensor simhash_inverse_column_norms(const Tensor& r, const Tensor& s);
+// 1 / ||(R S)_j|| per column j of R S (m, n) (0 for a zero column).
+Tensor simhash_inverse_column_norms(const Tensor& rs);
 
 // R (m, k) from a seed: the same numbers on every machine (our own Rng).
 Tensor simhash_projection(int64_t m, int64_t k, uint64_t seed);

@@ -147,6 +147,15 @@ NpyArray to_npy_array(const Tensor& t) {
   return arr;
 }
 
+Tensor from_npy_array(const NpyArray& a, const std::string& what) {
+  MC_CHECK(a.dtype == "<f4", IoError, what << ": dtype " << a.dtype << ", expected float32 (<f4)");
+  Tensor t = Tensor::empty(a.shape);
+  MC_CHECK(a.bytes.size() == static_cast<size_t>(t.numel()) * 4, IoError,
+           what << ": " << a.bytes.size() << " bytes for shape " << to_string(a.shape));
+  std::memcpy(t.data(), a.bytes.data(), a.bytes.size());
+  return t;
+}
+
 NpyArray to_npy_array(const std::vector<int32_t>& values, Shape shape) {
   NpyArray arr{"<i4", std::move(shape), {}};
   const auto* p = reinterpret_cast<const uint8_t*>(values.data());

@@ -25,6 +25,9 @@ Tensor read_npy(const std::string& path);
 void write_npy(const std::string& path, const Tensor& t);  // "<f4", atomic
 
 NpyArray to_npy_array(const Tensor& t);
+// A float32 array as a tensor (a copy); IoError naming `what` for another dtype or a byte count
+// that does not match the shape.
+Tensor from_npy_array(const NpyArray& a, const std::string& what = "array");
 NpyArray to_npy_array(const std::vector<int32_t>& values, Shape shape);
 NpyArray to_npy_array(const std::vector<uint8_t>& values, Shape shape);
 size_t npy_item_size(const std::string& dtype);  // throws IoError for unknown dtypes

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,6 +19,9 @@ namespace mc {
 
 class ExperimentTask {
  public:
+  // Called by load() with the checkpoint's extra json and tensors before values are loaded.
+  using Rebuild = std::function<void(const nlohmann::json&, const std::map<std::string, NpyArray>&)>;
+
   virtual ~ExperimentTask() = default;
 
   virtual std::string name() const = 0;         // "cifar10", "ptb"
@@ -44,9 +48,9 @@ class ExperimentTask {
   virtual void save(const std::string& path, int64_t step, const nlohmann::json& extra,
                     const std::map<std::string, NpyArray>& extra_tensors) = 0;
   // Reads a checkpoint; `rebuild` is called with its extra json and tensors before values are
-  // loaded, so the caller can restore the compressed structure first. Returns the step.
-  virtual int64_t load(const std::string& path,
-                       const std::function<void(const nlohmann::json&, const std::map<std::string, NpyArray>&)>& rebuild) = 0;
+  // loaded, so the caller can restore the compressed structure first (an empty function: no
+  // rebuild). Returns the step.
+  virtual int64_t load(const std::string& path, const Rebuild& rebuild) = 0;
 };
 
 }  // namespace mc

@@ -1,0 +1,112 @@
+#include "experiments/lib/cifar10_task.h"
+
+#include <cmath>
+
+#include "autograd/ops.h"
+#include "autograd/variable.h"
+#include "core/error.h"
+#include "experiments/lib/timing.h"
+#include "layers/checkpoint.h"
+#include "layers/lr_schedule.h"
+
+namespace mc {
+
+Cifar10Task::Cifar10Task(const std::string& cifar_dir, Cifar10Recipe recipe)
+    : recipe_(recipe),
+      train_(data::load_cifar10(cifar_dir, data::Cifar10Part::Train)),
+      test_(data::load_cifar10(cifar_dir, data::Cifar10Part::Test)) {
+  MC_CHECK(recipe_.batch > 0 && recipe_.learning_rate > 0, ValueError, "cifar10: batch and learning rate must be positive");
+}
+
+Cifar10Task::~Cifar10Task() = default;
+
+void Cifar10Task::init(uint64_t seed) {
+  loader_.reset();
+  seed_ = seed;
+  rng_ = Rng(seed);
+  model_ = std::make_unique<Cifar10Cnn>(Cifar10CnnConfig{.batch = recipe_.batch}, rng_);
+  optimizer_ = std::make_unique<SGD>(*model_, recipe_.learning_rate);
+  ema_ = recipe_.ema_decay > 0 ? std::make_unique<ExponentialMovingAverage>(*model_, recipe_.ema_decay) : nullptr;
+  loader_next_ = 0;
+}
+
+double Cifar10Task::learning_rate(int64_t step) const {
+  if (recipe_.decay_steps <= 0) return recipe_.learning_rate;
+  return ExponentialDecay{recipe_.learning_rate, recipe_.decay_steps, recipe_.decay_rate, /*staircase=*/true}(step);
+}
+
+float Cifar10Task::train_step(int64_t step, CompressionController* compression) {
+  MC_CHECK(model_ != nullptr, Error, "cifar10: init() was not called");
+  // One batch per step: the data position is the step, so a resumed run sees the same batches.
+  if (!loader_ || loader_next_ != step) {
+    loader_.reset();
+    loader_ = std::make_unique<data::Cifar10Loader>(train_, recipe_.batch, true, seed_, 2, step);
+  }
+  Tensor images;
+  std::vector<int32_t> labels;
+  if (!loader_->next(images, labels)) loader_->next(images, labels);  // an epoch ended
+  loader_next_ = step + 1;
+
+  optimizer_->set_learning_rate(static_cast<float>(learning_rate(step)));
+  Var loss = softmax_cross_entropy(model_->forward(Var(images)), labels);
+  const float value = loss.value().item();
+  MC_CHECK(std::isfinite(value), ValueError, "cifar10: the training loss is " << value << " at step " << step
+                                                 << " (diverged: lower the learning rate or check the compression settings)");
+  model_->zero_grad();
+  loss.backward();
+  if (compression) compression->after_backward(step);
+  optimizer_->step();
+  if (compression) compression->after_optimizer_step(step);
+  if (ema_) ema_->update();
+  return value;
+}
+
+double Cifar10Task::evaluate() {
+  if (ema_) ema_->apply();
+  model_->train(false);
+  NoGradGuard no_grad;
+  data::Cifar10Loader loader(test_, recipe_.batch, false, 0);
+  const int64_t limit = recipe_.eval_images > 0 ? std::min(recipe_.eval_images, test_.size()) : test_.size();
+  int64_t seen = 0, correct = 0;
+  Tensor images;
+  std::vector<int32_t> labels;
+  while (seen < limit && loader.next(images, labels)) {
+    const Tensor logits = model_->forward(Var(images)).value();
+    const int64_t classes = logits.size(1);
+    for (int64_t i = 0; i < logits.size(0) && seen < limit; ++i, ++seen) {
+      const float* row = logits.data() + i * classes;
+      const auto predicted = std::max_element(row, row + classes) - row;
+      correct += predicted == labels[static_cast<size_t>(i)];
+    }
+  }
+  model_->train(true);
+  if (ema_) ema_->restore();
+  return static_cast<double>(correct) / static_cast<double>(seen);
+}
+
+double Cifar10Task::infer_ms() {
+  NoGradGuard no_grad;
+  model_->train(false);
+  data::Cifar10Loader loader(test_, recipe_.batch, false, 0);
+  Tensor images;
+  std::vector<int32_t> labels;
+  loader.next(images, labels);
+  const double ms = median_milliseconds(5, [&] { model_->forward(Var(images)); });
+  model_->train(true);
+  return ms;
+}
+
+void Cifar10Task::save(const std::string& path, int64_t step, const nlohmann::json& extra,
+                       const std::map<std::string, NpyArray>& extra_tensors) {
+  save_checkpoint(path, *model_, optimizer_.get(), step, &rng_, ema_.get(), extra, extra_tensors);
+}
+
+int64_t Cifar10Task::load(const std::string& path, const Rebuild& rebuild) {
+  const Checkpoint checkpoint = read_checkpoint(path);
+  if (rebuild) rebuild(checkpoint.metadata.value("extra", nlohmann::json::object()), checkpoint.tensors);
+  apply_checkpoint(checkpoint, *model_, optimizer_.get(), &rng_, ema_.get());
+  loader_.reset();
+  return checkpoint.step();
+}
+
+}  // namespace mc

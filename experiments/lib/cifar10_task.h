@@ -1,0 +1,62 @@
+// The CIFAR-10 task of the comparison: the reference CNN (layers/cifar10_cnn.h) trained with
+// the TF tutorial's recipe (SGD, lr 0.1 with staircase decay, weight decay on local3/local4,
+// batch 128 of augmented 24x24 crops), evaluated by test accuracy on centre crops, with the
+// weights' moving average where the recipe uses one.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/rng.h"
+#include "datasets/cifar10.h"
+#include "datasets/cifar10_loader.h"
+#include "experiments/lib/task.h"
+#include "layers/cifar10_cnn.h"
+#include "layers/ema.h"
+#include "layers/sgd.h"
+
+namespace mc {
+
+struct Cifar10Recipe {
+  int64_t batch = 128;
+  float learning_rate = 0.1f;
+  int64_t decay_steps = 0;   // lr *= decay_rate every decay_steps (0: never)
+  float decay_rate = 0.1f;
+  float ema_decay = 0.9999f;  // 0: evaluate the raw weights
+  int64_t eval_images = 0;    // 0: the whole test set
+};
+
+class Cifar10Task final : public ExperimentTask {
+ public:
+  Cifar10Task(const std::string& cifar_dir, Cifar10Recipe recipe);
+  ~Cifar10Task() override;
+
+  std::string name() const override { return "cifar10"; }
+  std::string metric() const override { return "accuracy"; }
+  bool higher_is_better() const override { return true; }
+  std::vector<std::string> default_layers() const override { return {"local3.weight", "local4.weight"}; }
+
+  void init(uint64_t seed) override;
+  Module& model() override { return *model_; }
+  float train_step(int64_t step, CompressionController* compression) override;
+  double learning_rate(int64_t step) const override;
+  double evaluate() override;
+  double infer_ms() override;
+  void save(const std::string& path, int64_t step, const nlohmann::json& extra,
+            const std::map<std::string, NpyArray>& extra_tensors) override;
+  int64_t load(const std::string& path, const Rebuild& rebuild) override;
+
+ private:
+  Cifar10Recipe recipe_;
+  data::Cifar10Split train_, test_;
+  uint64_t seed_ = 0;
+  Rng rng_{0};
+  std::unique_ptr<Cifar10Cnn> model_;
+  std::unique_ptr<SGD> optimizer_;
+  std::unique_ptr<ExponentialMovingAverage> ema_;
+  std::unique_ptr<data::Cifar10Loader> loader_;
+  int64_t loader_next_ = 0;  // the step whose batch the loader gives next
+};
+
+}  // namespace mc

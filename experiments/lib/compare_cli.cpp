@@ -1,0 +1,158 @@
+#include "experiments/lib/compare_cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "datasets/data_dir.h"
+#include "experiments/lib/cifar10_task.h"
+#include "experiments/lib/ptb_task.h"
+#include "experiments/lib/run_info.h"
+#include "experiments/lib/sweep.h"
+
+namespace mc {
+
+namespace {
+
+const char* kPresetHelp =
+    "smoke (seconds, for tests), quick (under 30 min on 2 cores), standard (about 2.5 h on 2 cores), "
+    "reference (the reference's full schedule)";
+
+// CIFAR-10 presets. Steps per second on 2 cores: about 6.5 (docs/PERFORMANCE.md). The EMA is
+// used only where branches are long enough for a 0.9999 average to forget the weights from
+// before the compression event (the reference preset); shorter presets evaluate raw weights.
+Preset cifar10_preset(const std::string& name, Cifar10Recipe& recipe) {
+  Preset p;
+  p.name = name;
+  if (name == "smoke") {
+    p.total_steps = 30, p.begin_step = 20, p.frequency = 2, p.alpha_decrement = 0.5, p.prune_end_step = 26;
+    p.log_every = 2, p.checkpoint_every = 10;
+    recipe.ema_decay = 0, recipe.eval_images = 256;
+  } else if (name == "quick") {
+    p.total_steps = 2750, p.begin_step = 2500, p.frequency = 25, p.alpha_decrement = 0.2, p.prune_end_step = 2650;
+    p.log_every = 25, p.checkpoint_every = 250;
+    recipe.ema_decay = 0;
+  } else if (name == "standard") {
+    p.total_steps = 26000, p.begin_step = 25000, p.frequency = 50, p.alpha_decrement = 0.1, p.prune_end_step = 25500;
+    p.log_every = 50, p.checkpoint_every = 500;
+    recipe.ema_decay = 0;
+  } else if (name == "reference") {
+    // begin 40000, frequency 100, alpha step 0.005, 120k steps; lr x0.1 after 350 epochs.
+    p.total_steps = 120000, p.begin_step = 40000, p.frequency = 100, p.alpha_decrement = 0.005, p.prune_end_step = 100000;
+    p.log_every = 100, p.checkpoint_every = 2000;
+    recipe.decay_steps = 350 * (50000 / recipe.batch);
+  } else {
+    MC_CHECK(false, ValueError, "unknown preset '" << name << "': " << kPresetHelp);
+  }
+  return p;
+}
+
+// PTB presets (small model: about 2323 steps an epoch, ~15 steps/s on 2 cores). The learning
+// rate halves during the branches, as the reference's does after its 4th epoch.
+Preset ptb_preset(const std::string& name, int64_t epoch, PtbRecipe& recipe) {
+  Preset p;
+  p.name = name;
+  if (name == "smoke") {
+    p.total_steps = 30, p.begin_step = 20, p.frequency = 2, p.alpha_decrement = 0.5, p.prune_end_step = 26;
+    p.log_every = 2, p.checkpoint_every = 10;
+    recipe.eval_windows = 5;
+  } else if (name == "quick") {
+    p.total_steps = 3900, p.begin_step = 3500, p.frequency = 20, p.alpha_decrement = 0.2, p.prune_end_step = 3660;
+    p.log_every = 25, p.checkpoint_every = 250;
+    recipe.decay_start = 3500, recipe.decay_every = 100;
+  } else if (name == "standard") {
+    p.begin_step = 4 * epoch, p.total_steps = p.begin_step + 4000, p.frequency = 50, p.alpha_decrement = 0.1;
+    p.prune_end_step = p.begin_step + 1000, p.log_every = 50, p.checkpoint_every = 500;
+    recipe.decay_start = p.begin_step, recipe.decay_every = 1000;
+  } else if (name == "reference") {
+    // 13 epochs (small) or 39 (medium); lr 1, x0.5 per epoch after epoch 4 (6 for medium).
+    const bool medium = recipe.model.hidden > 200;
+    const int64_t full_lr_epochs = medium ? 6 : 4, epochs = medium ? 39 : 13;
+    p.begin_step = full_lr_epochs * epoch, p.total_steps = epochs * epoch, p.frequency = 100, p.alpha_decrement = 0.05;
+    p.prune_end_step = p.begin_step + 2 * epoch, p.log_every = 100, p.checkpoint_every = 1000;
+    recipe.decay_start = p.begin_step, recipe.decay_every = epoch, recipe.decay_rate = medium ? 1 / 1.2f : 0.5f;
+  } else {
+    MC_CHECK(false, ValueError, "unknown preset '" << name << "': " << kPresetHelp);
+  }
+  return p;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+int compare_main(int argc, char** argv, const std::string& task_name) {
+  const bool cifar = task_name == "cifar10";
+  CLI::App app{cifar ? "CIFAR-10: the reference CNN, uncompressed and with every compression method at several ratios"
+                     : "PTB: the reference LSTM language model, uncompressed and with every compression method at several ratios"};
+  std::string data, out, preset = "quick", only, ratios = "0.5,0.25,0.1,0.05", layers, model = "small";
+  uint64_t seed = 1;
+  int threads = 2, shard = 0, shards = 1;
+  bool results_only = false;
+  app.add_option("--data", data, "data folder (default: $MATCOMP_DATA); get it with `matcomp-data download`");
+  app.add_option("--out", out, "output folder (default: runs/" + task_name + "-<preset>)");
+  app.add_option("--preset", preset, kPresetHelp)->check(CLI::IsMember({"smoke", "quick", "standard", "reference"}));
+  app.add_option("--seed", seed, "seed of the model, the data order and the factorizations");
+  app.add_option("--threads", threads, "OpenMP/BLAS threads")->check(CLI::PositiveNumber);
+  app.add_option("--only", only, "comma-separated methods (lowrank,simhash,kmeans,dictionary,prune,prune_grad); the baseline always runs");
+  app.add_option("--ratios", ratios, "comma-separated target ratios of the compressed layers' stored to dense size");
+  app.add_option("--layers", layers, "comma-separated weight name patterns to compress (default: the reference's)");
+  app.add_option("--branch", shard, "run only branches K, K+N, K+2N, ... (with --of N)")->check(CLI::NonNegativeNumber);
+  app.add_option("--of", shards, "number of processes sharing the sweep")->check(CLI::PositiveNumber);
+  app.add_flag("--results-only", results_only, "redraw results.csv and the plots from finished branches, train nothing");
+  if (!cifar) app.add_option("--model", model, "small or medium")->check(CLI::IsMember({"small", "medium"}));
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    set_num_threads(threads);
+    SweepOptions o;
+    o.out_dir = out.empty() ? "runs/" + task_name + "-" + preset : out;
+    o.methods = split_list(only);
+    o.ratios.clear();
+    for (const std::string& r : split_list(ratios)) {
+      char* end = nullptr;
+      const double v = std::strtod(r.c_str(), &end);
+      MC_CHECK(end != r.c_str() && *end == '\0', ValueError, "--ratios: '" << r << "' is not a number");
+      o.ratios.push_back(v);
+    }
+    o.layers = split_list(layers);
+    o.shard = shard, o.shards = shards, o.seed = seed;
+    o.run_info = run_info(argc, argv, seed, threads);
+
+    const std::string data_dir = data::resolve_data_dir(data);
+    std::unique_ptr<ExperimentTask> task;
+    if (cifar) {
+      Cifar10Recipe recipe;
+      o.preset = cifar10_preset(preset, recipe);
+      if (results_only) task = nullptr;
+      task = std::make_unique<Cifar10Task>(data::cifar10_dir(data_dir), recipe);
+    } else {
+      PtbRecipe recipe;
+      recipe.model = model == "medium" ? PtbLstmConfig::medium() : PtbLstmConfig::small();
+      const int64_t epoch = 929589 / (recipe.model.batch * recipe.model.unroll);  // windows per epoch of PTB train
+      o.preset = ptb_preset(preset, epoch, recipe);
+      task = std::make_unique<PtbTask>(data::ptb_dir(data_dir), recipe);
+      o.run_info["model"] = model;
+    }
+    if (results_only) write_results(o.out_dir, *task, o.preset);
+    else run_sweep(*task, o);
+    std::fprintf(stderr, "results: %s/results.csv\n", o.out_dir.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s-compare: error: %s\n", task_name.c_str(), e.what());
+    return 1;
+  }
+}
+
+}  // namespace mc

@@ -1,0 +1,116 @@
+#include "experiments/lib/ptb_task.h"
+
+#include <cmath>
+
+#include "autograd/variable.h"
+#include "core/error.h"
+#include "experiments/lib/timing.h"
+#include "layers/checkpoint.h"
+#include "layers/lr_schedule.h"
+#include "layers/optimizer.h"
+#include "layers/softmax_loss.h"
+
+namespace mc {
+
+namespace {
+// The LSTM state travels in checkpoints as extra tensors "lstm_h<l>", "lstm_c<l>".
+const std::string kStatePrefix = "lstm_";
+}  // namespace
+
+PtbTask::PtbTask(const std::string& ptb_dir, PtbRecipe recipe) : recipe_(recipe), corpus_(data::load_ptb(ptb_dir)) {
+  MC_CHECK(recipe_.learning_rate > 0 && recipe_.clip_norm > 0 && recipe_.decay_every > 0, ValueError,
+           "ptb: learning rate, clip norm and decay interval must be positive");
+  train_batcher_ = std::make_unique<data::LmBatcher>(corpus_.train, recipe_.model.batch, recipe_.model.unroll);
+}
+
+PtbTask::~PtbTask() = default;
+
+void PtbTask::init(uint64_t seed) {
+  rng_ = Rng(seed);
+  model_ = std::make_unique<PtbLstm>(recipe_.model, rng_);
+  optimizer_ = std::make_unique<SGD>(*model_, recipe_.learning_rate);
+  state_ = LstmState{};
+}
+
+double PtbTask::learning_rate(int64_t step) const {
+  if (recipe_.decay_start <= 0) return recipe_.learning_rate;
+  return StepDecay{recipe_.learning_rate, recipe_.decay_every, recipe_.decay_rate, recipe_.decay_start}(step);
+}
+
+float PtbTask::train_step(int64_t step, CompressionController* compression) {
+  MC_CHECK(model_ != nullptr, Error, "ptb: init() was not called");
+  const int64_t window = step % train_batcher_->num_windows();
+  if (window == 0) state_ = LstmState{};  // a new epoch starts from zero state
+  std::vector<int32_t> inputs, targets;
+  train_batcher_->window(window, inputs, targets);
+
+  optimizer_->set_learning_rate(static_cast<float>(learning_rate(step)));
+  Var loss = fast_softmax_cross_entropy(model_->forward(inputs, state_), targets);
+  const float value = loss.value().item();
+  MC_CHECK(std::isfinite(value), ValueError, "ptb: the training loss is " << value << " at step " << step
+                                                 << " (diverged: lower the learning rate or check the compression settings)");
+  model_->zero_grad();
+  loss.backward();
+  if (compression) compression->after_backward(step);
+  clip_grad_norm(*model_, recipe_.clip_norm);
+  optimizer_->step();
+  if (compression) compression->after_optimizer_step(step);
+  return value;
+}
+
+double PtbTask::evaluate() {
+  model_->train(false);
+  NoGradGuard no_grad;
+  const data::LmBatcher batcher(corpus_.test, recipe_.model.batch, recipe_.model.unroll);
+  const int64_t windows = recipe_.eval_windows > 0 ? std::min(recipe_.eval_windows, batcher.num_windows()) : batcher.num_windows();
+  LstmState state;
+  double total = 0;
+  std::vector<int32_t> inputs, targets;
+  for (int64_t i = 0; i < windows; ++i) {
+    batcher.window(i, inputs, targets);
+    total += fast_softmax_cross_entropy(model_->forward(inputs, state), targets).value().item();
+  }
+  model_->train(true);
+  return std::exp(total / static_cast<double>(windows));  // every window holds the same number of tokens
+}
+
+double PtbTask::infer_ms() {
+  model_->train(false);
+  NoGradGuard no_grad;
+  const data::LmBatcher batcher(corpus_.test, recipe_.model.batch, recipe_.model.unroll);
+  std::vector<int32_t> inputs, targets;
+  batcher.window(0, inputs, targets);
+  const double ms = median_milliseconds(5, [&] {
+    LstmState state;
+    model_->forward(inputs, state);
+  });
+  model_->train(true);
+  return ms;
+}
+
+void PtbTask::save(const std::string& path, int64_t step, const nlohmann::json& extra,
+                   const std::map<std::string, NpyArray>& extra_tensors) {
+  std::map<std::string, NpyArray> tensors = extra_tensors;
+  for (size_t l = 0; l < state_.h.size(); ++l) {
+    tensors[kStatePrefix + "h" + std::to_string(l)] = to_npy_array(state_.h[l].value());
+    tensors[kStatePrefix + "c" + std::to_string(l)] = to_npy_array(state_.c[l].value());
+  }
+  save_checkpoint(path, *model_, optimizer_.get(), step, &rng_, nullptr, extra, tensors);
+}
+
+int64_t PtbTask::load(const std::string& path, const Rebuild& rebuild) {
+  const Checkpoint checkpoint = read_checkpoint(path);
+  if (rebuild) rebuild(checkpoint.metadata.value("extra", nlohmann::json::object()), checkpoint.tensors);
+  apply_checkpoint(checkpoint, *model_, optimizer_.get(), &rng_, nullptr);
+  state_ = LstmState{};
+  for (int64_t l = 0;; ++l) {
+    auto h = checkpoint.tensors.find("extra." + kStatePrefix + "h" + std::to_string(l));
+    auto c = checkpoint.tensors.find("extra." + kStatePrefix + "c" + std::to_string(l));
+    if (h == checkpoint.tensors.end() || c == checkpoint.tensors.end()) break;
+    state_.h.push_back(Var(from_npy_array(h->second, h->first)));
+    state_.c.push_back(Var(from_npy_array(c->second, c->first)));
+  }
+  return checkpoint.step();
+}
+
+}  // namespace mc

@@ -1,0 +1,63 @@
+// The PTB task of the comparison: the reference LSTM language model (layers/ptb_lstm.h,
+// small or medium) trained with Zaremba et al.'s recipe (SGD, lr 1 halved per epoch after a
+// few epochs, gradient norm clipped at 5, state carried across truncated-BPTT windows),
+// evaluated by test perplexity.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/rng.h"
+#include "datasets/lm_batcher.h"
+#include "datasets/ptb.h"
+#include "experiments/lib/task.h"
+#include "layers/lstm.h"
+#include "layers/ptb_lstm.h"
+#include "layers/sgd.h"
+
+namespace mc {
+
+struct PtbRecipe {
+  PtbLstmConfig model = PtbLstmConfig::small();
+  float learning_rate = 1.0f;
+  int64_t decay_start = 0;  // steps at the full learning rate (0: never decay)
+  int64_t decay_every = 1;  // then lr *= decay_rate every decay_every steps
+  float decay_rate = 0.5f;
+  float clip_norm = 5.0f;
+  int64_t eval_windows = 0;  // 0: the whole test set
+};
+
+class PtbTask final : public ExperimentTask {
+ public:
+  PtbTask(const std::string& ptb_dir, PtbRecipe recipe);
+  ~PtbTask() override;
+
+  std::string name() const override { return "ptb"; }
+  std::string metric() const override { return "perplexity"; }
+  bool higher_is_better() const override { return false; }
+  // The LSTM kernels and the softmax weight: the matrices the reference compressed.
+  std::vector<std::string> default_layers() const override { return {"lstm.layer*.weight", "softmax.weight"}; }
+
+  void init(uint64_t seed) override;
+  Module& model() override { return *model_; }
+  float train_step(int64_t step, CompressionController* compression) override;
+  double learning_rate(int64_t step) const override;
+  double evaluate() override;
+  double infer_ms() override;
+  void save(const std::string& path, int64_t step, const nlohmann::json& extra,
+            const std::map<std::string, NpyArray>& extra_tensors) override;
+  int64_t load(const std::string& path, const Rebuild& rebuild) override;
+
+  int64_t steps_per_epoch() const { return train_batcher_->num_windows(); }
+
+ private:
+  PtbRecipe recipe_;
+  data::PtbCorpus corpus_;
+  std::unique_ptr<data::LmBatcher> train_batcher_;
+  Rng rng_{0};
+  std::unique_ptr<PtbLstm> model_;
+  std::unique_ptr<SGD> optimizer_;
+  LstmState state_;  // carried from window to window within an epoch
+};
+
+}  // namespace mc
