@@ -1,0 +1,148 @@
+// The comparison binaries end to end on the real data (--preset smoke): outputs exist and
+// parse, a finished sweep is never recomputed, and a sweep split over processes
+// (--branch K --of N) gives the same results as a serial one.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string data_dir() {
+  const char* env = std::getenv("MATCOMP_DATA");
+  const std::string dir = env && *env ? env : std::string(MATCOMP_SOURCE_DIR) + "/../shared/data";
+  return fs::exists(dir + "/cifar10") && fs::exists(dir + "/ptb") ? dir : "";
+}
+
+#define REQUIRE_DATA()                                                                                    \
+  if (data_dir().empty()) GTEST_SKIP() << "real data not found: set MATCOMP_DATA to a folder with cifar10/ and ptb/"
+
+std::string out_dir(const std::string& name) {
+  const std::string dir = (fs::temp_directory_path() / ("matcomp-smoke-" + name + "-" + std::to_string(::getpid()))).string();
+  fs::remove_all(dir);
+  return dir;
+}
+
+// Runs a binary from the build's bin/ with the data folder; returns the exit code, output in `log`.
+int run(const std::string& binary, const std::string& args, std::string* log = nullptr) {
+  const std::string log_path = (fs::temp_directory_path() / ("matcomp-smoke-" + std::to_string(::getpid()) + ".log")).string();
+  const std::string cmd = std::string(MATCOMP_BINARY_DIR) + "/bin/" + binary + " --data '" + data_dir() + "' --threads 2 " +
+                          args + " > '" + log_path + "' 2>&1";
+  const int rc = std::system(cmd.c_str());
+  if (log) *log = mc::read_file(log_path);
+  fs::remove(log_path);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// results.csv as rows of column -> cell.
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
+  std::istringstream in(mc::read_file(path));
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> header;
+  std::stringstream h(line);
+  for (std::string c; std::getline(h, c, ',');) header.push_back(c);
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(in, line)) {
+    std::stringstream r(line);
+    std::map<std::string, std::string> row;
+    size_t i = 0;
+    for (std::string c; std::getline(r, c, ',') && i < header.size(); ++i) row[header[i]] = c;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+void expect_svg(const std::string& path) {
+  ASSERT_TRUE(fs::exists(path)) << path;
+  const std::string svg = mc::read_file(path);
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u) << path;
+  EXPECT_NE(svg.find("</svg>"), std::string::npos) << path;
+  EXPECT_NE(svg.find("<polyline"), std::string::npos) << path << " draws no line";
+}
+
+}  // namespace
+
+TEST(CompareSmoke, Cifar10WritesEveryOutputAndSkipsFinishedBranches) {
+  REQUIRE_DATA();
+  const std::string out = out_dir("cifar");
+  std::string log;
+  ASSERT_EQ(run("cifar10-compare", "--preset smoke --ratios 0.25 --out " + out, &log), 0) << log;
+  const auto rows = read_csv(out + "/results.csv");
+  ASSERT_EQ(rows.size(), 7u) << "baseline + 6 methods";
+  std::set<std::string> methods;
+  for (const auto& r : rows) {
+    methods.insert(r.at("method"));
+    for (const char* col : {"ratio", "stored_bytes", "disk_bytes", "accuracy", "infer_ms"})
+      EXPECT_FALSE(r.at(col).empty()) << col << " of " << r.at("method");
+    const double acc = std::stod(r.at("accuracy"));
+    EXPECT_GE(acc, 0.0);
+    EXPECT_LE(acc, 1.0);
+    EXPECT_GT(std::stod(r.at("disk_bytes")), 0.0);
+    if (r.at("method") != "none") EXPECT_LE(std::stod(r.at("achieved_ratio")), 0.25 + 1e-9) << r.at("method");
+  }
+  EXPECT_EQ(methods, (std::set<std::string>{"none", "lowrank", "simhash", "kmeans", "dictionary", "prune", "prune_grad"}));
+  for (const char* plot : {"accuracy_vs_ratio.svg", "accuracy_vs_disk.svg", "training_curves.svg"}) expect_svg(out + "/" + plot);
+  // Per-branch logs and the compression report.
+  const auto log_text = mc::read_file(out + "/branches/lowrank-0.25/log.jsonl");
+  const auto first = nlohmann::json::parse(log_text.substr(0, log_text.find('\n')));
+  for (const char* key : {"step", "loss", "lr", "alpha", "stored_bytes"}) EXPECT_TRUE(first.contains(key)) << key;
+  bool has_report = false;
+  for (const auto& e : fs::directory_iterator(out + "/branches/lowrank-0.25"))
+    if (e.path().filename().string().rfind("compression-step-", 0) == 0) {
+      const auto report = nlohmann::json::parse(mc::read_file(e.path().string()));
+      has_report = report.contains("layers") && report["layers"].size() == 2;
+    }
+  EXPECT_TRUE(has_report);
+  const auto info = nlohmann::json::parse(mc::read_file(out + "/run-0-of-1.json"));
+  for (const char* key : {"command", "seed", "git_revision"}) EXPECT_TRUE(info.contains(key)) << key;
+
+  // A second run finds every branch finished and trains nothing.
+  const std::string before = mc::read_file(out + "/results.csv");
+  ASSERT_EQ(run("cifar10-compare", "--preset smoke --ratios 0.25 --out " + out, &log), 0) << log;
+  EXPECT_EQ(log.find("steps/s"), std::string::npos) << log;
+  EXPECT_NE(log.find("already finished"), std::string::npos) << log;
+  EXPECT_EQ(mc::read_file(out + "/results.csv"), before);
+  fs::remove_all(out);
+}
+
+TEST(CompareSmoke, PtbShardedSweepEqualsSerialSweep) {
+  REQUIRE_DATA();
+  const std::string serial = out_dir("ptb-serial"), sharded = out_dir("ptb-sharded");
+  const std::string args = "--preset smoke --only lowrank,prune --ratios 0.5,0.1 --out ";
+  std::string log;
+  ASSERT_EQ(run("ptb-compare", args + serial, &log), 0) << log;
+  ASSERT_EQ(run("ptb-compare", args + sharded + " --branch 1 --of 2", &log), 0) << log;
+  ASSERT_EQ(run("ptb-compare", args + sharded + " --branch 0 --of 2", &log), 0) << log;
+  const auto a = read_csv(serial + "/results.csv"), b = read_csv(sharded + "/results.csv");
+  ASSERT_EQ(a.size(), 5u);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    for (const char* col : {"method", "ratio", "stored_bytes", "disk_bytes", "perplexity", "final_loss"})
+      EXPECT_EQ(a[i].at(col), b[i].at(col)) << col << " of row " << i;
+  fs::remove_all(serial);
+  fs::remove_all(sharded);
+}
+
+TEST(CompareSmoke, BadFlagsGiveClearErrors) {
+  std::string log;
+  EXPECT_NE(run("cifar10-compare", "--preset nope", &log), 0);
+  EXPECT_NE(log.find("preset"), std::string::npos) << log;
+  REQUIRE_DATA();
+  EXPECT_NE(run("ptb-compare", "--preset smoke --ratios 1.5 --out " + out_dir("bad"), &log), 0);
+  EXPECT_NE(log.find("ratio 1.5 must be in (0, 1)"), std::string::npos) << log;
+  EXPECT_NE(run("ptb-compare", "--preset smoke --only svd --out " + out_dir("bad"), &log), 0);
+  EXPECT_NE(log.find("unknown method 'svd'"), std::string::npos) << log;
+}
