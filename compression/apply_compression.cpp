@@ -264,6 +264,7 @@ nlohmann::json CompressionController::state_json() const {
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& slot : slots_) {
     nlohmann::json l = {{"name", slot->name}, {"phase", phase_name(slot->phase)}, {"rel_error", slot->rel_error}};
+    if (slot->score) l["score_snapshots"] = slot->score->snapshots();
     if (slot->matrix) {
       l["method"] = slot->matrix->method();
       l["settings"] = slot->matrix->settings();
@@ -279,6 +280,9 @@ nlohmann::json CompressionController::state_json() const {
 std::map<std::string, NpyArray> CompressionController::state_tensors() const {
   std::map<std::string, NpyArray> out;
   for (const auto& slot : slots_) {
+    // Pruning scores accumulate from step 0, before the matrix exists.
+    if (slot->score)
+      for (const auto& [key, t] : slot->score->state()) out["compression." + slot->name + ".score_" + key] = to_npy_array(t);
     if (!slot->matrix) continue;
     for (auto& [key, array] : slot->matrix->integer_state()) out["compression." + slot->name + "." + key] = array;
   }
@@ -294,6 +298,14 @@ void CompressionController::restore(const nlohmann::json& state, const std::map<
              "checkpoint compresses '" << name << "', which this run's include/exclude patterns do not select");
     Slot& slot = **it;
     slot.rel_error = l.value("rel_error", 0.0);
+    if (slot.score) {
+      std::map<std::string, Tensor> score_state;
+      const std::string score_prefix = "extra.compression." + name + ".score_";
+      for (const auto& [key, array] : tensors)
+        if (key.rfind(score_prefix, 0) == 0) score_state[key.substr(score_prefix.size())] = from_npy_array(array, key);
+      MC_CHECK(!score_state.empty(), IoError, "checkpoint has no pruning scores for '" << name << "' (" << score_prefix << "g)");
+      slot.score->restore(score_state, l.value("score_snapshots", 0));
+    }
     const Phase phase = phase_from(l.at("phase").get<std::string>());
     if (phase == Phase::Dense) continue;
     std::map<std::string, Tensor> factors;
@@ -305,7 +317,7 @@ void CompressionController::restore(const nlohmann::json& state, const std::map<
     std::map<std::string, NpyArray> integer_state;
     const std::string prefix = "extra.compression." + name + ".";
     for (const auto& [key, array] : tensors)
-      if (key.rfind(prefix, 0) == 0) integer_state[key.substr(prefix.size())] = array;
+      if (key.rfind(prefix, 0) == 0 && key.rfind(prefix + "score_", 0) != 0) integer_state[key.substr(prefix.size())] = array;
     slot.matrix = std::shared_ptr<CompressedMatrix>(
         restore_compressed(l.at("method").get<std::string>(), l.at("settings"), factors, integer_state));
     if (phase == Phase::Blend) {

@@ -90,6 +90,28 @@ PruningScore::PruningScore(Kind kind, Shape shape, double decay, int order)
   g_ = Tensor::zeros(shape_);
 }
 
+std::map<std::string, Tensor> PruningScore::state() const {
+  std::map<std::string, Tensor> out{{"g", g_}};
+  if (w_old_.defined()) out["w_old"] = w_old_;
+  if (w_oldold_.defined()) out["w_oldold"] = w_oldold_;
+  return out;
+}
+
+void PruningScore::restore(const std::map<std::string, Tensor>& state, int snapshots) {
+  for (const auto& [key, t] : state)
+    MC_CHECK(t.numel() == g_.numel(), ShapeError,
+             "PruningScore: saved '" << key << "' " << to_string(t.shape()) << " for scores " << to_string(shape_));
+  auto take = [&](const char* key, Tensor& into) {
+    auto it = state.find(key);
+    into = it == state.end() ? Tensor() : it->second.clone().view(shape_);
+  };
+  take("g", g_);
+  MC_CHECK(g_.defined(), ShapeError, "PruningScore: saved state has no 'g'");
+  take("w_old", w_old_);
+  take("w_oldold", w_oldold_);
+  snapshots_ = snapshots;
+}
+
 void PruningScore::step(const Tensor& w, const Tensor& grad) {
   if (kind_ != Kind::Gradient) return;
   MC_CHECK(w.numel() == g_.numel() && grad.numel() == g_.numel(), ShapeError,

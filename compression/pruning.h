@@ -4,6 +4,7 @@
 // update_mask at each mask update).
 #pragma once
 
+#include <map>
 #include <memory>
 
 #include "compression/matrix_compressor.h"
@@ -66,6 +67,11 @@ class PruningScore {
   Tensor scores(const Tensor& weights) const;            // (same shape as the weights)
 
   Kind kind() const { return kind_; }
+  // Everything the scores depend on, for checkpoints: "g" and, for movement once taken,
+  // "w_old" and "w_oldold"; plus the number of snapshots taken.
+  std::map<std::string, Tensor> state() const;
+  int snapshots() const { return snapshots_; }
+  void restore(const std::map<std::string, Tensor>& state, int snapshots);  // ShapeError on a mismatch
   const Tensor& estimate() const { return g_; }  // gradient: the sum; movement: g
 
  private:
