@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Print (and plot) a compression schedule as a function of the training step"};
   mc::BlendSchedule blend;
   mc::SparsitySchedule sparsity;
+  sparsity.final_sparsity = 0.5;  // the library's default (-1) means "the compressor's", which needs a matrix
   bool prune = false;
   int64_t steps = 0;
   std::string svg;
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   app.add_option("--alpha-decrement", blend.alpha_decrement, "alpha lowered by this at each update");
   app.add_flag("--prune", prune, "show the pruning sparsity schedule instead");
   app.add_option("--initial-sparsity", sparsity.initial_sparsity, "pruning: sparsity at begin");
-  app.add_option("--final-sparsity", sparsity.final_sparsity, "pruning: sparsity at end");
+  app.add_option("--final-sparsity", sparsity.final_sparsity, "pruning: sparsity at end (default 0.5)");
   app.add_option("--steps", steps, "last step to show (default: a little past the end of the schedule)");
   app.add_option("--svg", svg, "also draw the schedule into this SVG file");
   CLI11_PARSE(app, argc, argv);

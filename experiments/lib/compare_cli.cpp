@@ -14,6 +14,7 @@
 #include "experiments/lib/ptb_task.h"
 #include "experiments/lib/run_info.h"
 #include "experiments/lib/sweep.h"
+#include "distributed/session.h"
 
 namespace mc {
 
@@ -100,6 +101,7 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
   uint64_t seed = 1;
   int threads = 2, shard = 0, shards = 1;
   bool results_only = false;
+  std::string parallel = "none";
   app.add_option("--data", data, "data folder (default: $MATCOMP_DATA); get it with `matcomp-data download`");
   app.add_option("--out", out, "output folder (default: runs/" + task_name + "-<preset>)");
   app.add_option("--preset", preset, kPresetHelp)->check(CLI::IsMember({"smoke", "quick", "standard", "reference"}));
@@ -110,6 +112,10 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
   app.add_option("--layers", layers, "comma-separated weight name patterns to compress (default: the reference's)");
   app.add_option("--branch", shard, "run only branches K, K+N, K+2N, ... (with --of N)")->check(CLI::NonNegativeNumber);
   app.add_option("--of", shards, "number of processes sharing the sweep")->check(CLI::PositiveNumber);
+  app.add_option("--parallel", parallel,
+                 "under mpirun: 'branches' spreads the sweep's branches over the ranks (rank K runs --branch K "
+                 "--of N); rank 0 trains the shared prefix and writes the results")
+      ->check(CLI::IsMember({"none", "branches"}));
   app.add_flag("--results-only", results_only, "redraw results.csv and the plots from finished branches, train nothing");
   if (!cifar) app.add_option("--model", model, "small or medium")->check(CLI::IsMember({"small", "medium"}));
   CLI11_PARSE(app, argc, argv);
@@ -128,7 +134,17 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
     }
     o.layers = split_list(layers);
     o.shard = shard, o.shards = shards, o.seed = seed;
+    std::unique_ptr<DistributedSession> session;
+    if (parallel == "branches") {
+      session = std::make_unique<DistributedSession>(DistributedBackend::Auto);
+      Communicator& world = session->world();
+      MC_CHECK(shards == 1, ValueError, "--parallel branches sets --branch and --of from the MPI rank; give only one of them");
+      o.shard = world.rank(), o.shards = world.size();
+      o.run_prefix = o.write_results = world.is_root();
+      o.sync = [&world] { world.barrier(); };
+    }
     o.run_info = run_info(argc, argv, seed, threads);
+    o.run_info["parallel"] = parallel;
 
     const std::string data_dir = data::resolve_data_dir(data);
     std::unique_ptr<ExperimentTask> task;

@@ -130,7 +130,7 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
   // The shared prefix: training until compression begins, once for every branch.
   const std::string prefix_dir = o.out_dir + "/prefix";
   const std::string prefix_ckpt = prefix_dir + "/at-begin.safetensors";
-  if (!fs::exists(prefix_ckpt)) {
+  if (o.run_prefix && !fs::exists(prefix_ckpt)) {
     fs::create_directories(prefix_dir);
     task.init(o.seed);
     const std::string progress_ckpt = prefix_dir + "/progress.safetensors";
@@ -144,6 +144,8 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     fs::remove(progress_ckpt);
   }
 
+  if (o.sync) o.sync();
+  MC_CHECK(fs::exists(prefix_ckpt), IoError, "the shared prefix " << prefix_ckpt << " is missing");
   std::vector<Branch> mine;
   for (size_t i = 0; i < all.size(); ++i)
     if (static_cast<int>(i % static_cast<size_t>(o.shards)) == o.shard) mine.push_back(all[i]);
@@ -198,7 +200,8 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     std::fprintf(stderr, "%s %s %.4f, disk %lld bytes\n", label.c_str(), task.metric().c_str(), metric,
                  static_cast<long long>(disk.file_bytes));
   }
-  write_results(o.out_dir, task, p);
+  if (o.sync) o.sync();
+  if (o.write_results) write_results(o.out_dir, task, p);
 }
 
 void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& p) {
@@ -259,28 +262,45 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
     if (r["method"] == "none") f2.series.push_back({"uncompressed", {r["disk_bytes"].get<double>() / 1e6}, {r[metric].get<double>()}});
   plot::write_svg(out_dir + "/" + metric + "_vs_disk.svg", f2);
 
-  // Training curves at the ratio closest to 0.25, plus the baseline, over the prefix.
-  plot::Figure f3{task_title + ": training loss (compression marked)", "step", "training loss", false, {}, {},
+  // Training curves around the compression event: the end of the shared prefix (as long as a
+  // branch) once, then the baseline and every method at the ratio nearest 0.25. Batch losses
+  // are noisy, so each point is the mean of the last kSmooth logged losses.
+  constexpr size_t kSmooth = 5;
+  plot::Figure f3{task_title + ": training loss around the compression event (" + p.name + ")", "step",
+                  "training loss (mean of the last 5 logged steps)", false, {}, {},
                   {{"compression begins", static_cast<double>(p.begin_step)}}};
-  const auto prefix_rows = fs::exists(out_dir + "/prefix/log.jsonl") ? RunLog::read(out_dir + "/prefix/log.jsonl")
-                                                                      : std::vector<nlohmann::json>{};
-  std::set<std::string> drawn;
-  double best_ratio = 0;
-  for (const auto& r : results)
-    if (r["method"] != "none" && std::fabs(std::log(r["ratio"].get<double>() / 0.25)) < std::fabs(std::log(best_ratio / 0.25) + 0.0))
-      best_ratio = r["ratio"].get<double>();
+  const auto smoothed = [&](const std::vector<nlohmann::json>& rows, const std::string& label, double from_step) {
+    plot::Series s;
+    s.label = label;
+    s.markers = false;
+    std::vector<double> window;
+    for (const auto& row : rows) {
+      window.push_back(row["loss"].get<double>());
+      if (window.size() > kSmooth) window.erase(window.begin());
+      const double step = row["step"].get<double>();
+      if (step < from_step) continue;
+      double sum = 0;
+      for (double v : window) sum += v;
+      s.x.push_back(step);
+      s.y.push_back(sum / static_cast<double>(window.size()));
+    }
+    return s;
+  };
+  const double shown_from = static_cast<double>(p.begin_step - (p.total_steps - p.begin_step));
+  if (fs::exists(out_dir + "/prefix/log.jsonl"))
+    f3.series.push_back(smoothed(RunLog::read(out_dir + "/prefix/log.jsonl"), "shared prefix", shown_from));
+  // The target ratio nearest 0.25 (on a log scale) among the finished branches.
+  double shown_ratio = 0;
+  for (const auto& r : results) {
+    const double ratio = r["ratio"].get<double>();
+    if (r["method"] != "none" && (shown_ratio == 0 || std::fabs(std::log(ratio / 0.25)) < std::fabs(std::log(shown_ratio / 0.25))))
+      shown_ratio = ratio;
+  }
   for (const auto& r : results) {
     const std::string m = r["method"];
-    if (m != "none" && r["ratio"].get<double>() != best_ratio) continue;
-    if (!drawn.insert(m).second) continue;
+    if (m != "none" && r["ratio"].get<double>() != shown_ratio) continue;
     const std::string id = m == "none" ? "none" : Branch{m, r["ratio"].get<double>()}.id();
-    plot::Series s;
-    s.label = m == "none" ? "uncompressed" : id;
-    s.markers = false;
-    for (const auto& row : prefix_rows) s.x.push_back(row["step"].get<double>()), s.y.push_back(row["loss"].get<double>());
-    for (const auto& row : RunLog::read(out_dir + "/branches/" + id + "/log.jsonl"))
-      s.x.push_back(row["step"].get<double>()), s.y.push_back(row["loss"].get<double>());
-    f3.series.push_back(s);
+    f3.series.push_back(smoothed(RunLog::read(out_dir + "/branches/" + id + "/log.jsonl"), m == "none" ? "uncompressed" : id, 0));
   }
   plot::write_svg(out_dir + "/training_curves.svg", f3);
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,11 @@ struct SweepOptions {
   int shard = 0, shards = 1;         // --branch K --of N
   uint64_t seed = 1;
   nlohmann::json run_info;
+  // Processes sharing a sweep at once (MPI ranks): only the one with run_prefix trains the
+  // prefix; `sync` (a barrier) is called after the prefix and after the branches; only the one
+  // with write_results merges results.csv and the plots. Alone: all true, no sync.
+  bool run_prefix = true, write_results = true;
+  std::function<void()> sync;
 };
 
 const std::vector<std::string>& all_methods();

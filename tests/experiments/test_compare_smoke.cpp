@@ -36,10 +36,12 @@ std::string out_dir(const std::string& name) {
 }
 
 // Runs a binary from the build's bin/ with the data folder; returns the exit code, output in `log`.
-int run(const std::string& binary, const std::string& args, std::string* log = nullptr) {
+// `launcher` goes before the binary (e.g. mpiexec and its flags).
+int run(const std::string& binary, const std::string& args, std::string* log = nullptr, int threads = 2,
+        const std::string& launcher = "") {
   const std::string log_path = (fs::temp_directory_path() / ("matcomp-smoke-" + std::to_string(::getpid()) + ".log")).string();
-  const std::string cmd = std::string(MATCOMP_BINARY_DIR) + "/bin/" + binary + " --data '" + data_dir() + "' --threads 2 " +
-                          args + " > '" + log_path + "' 2>&1";
+  const std::string cmd = launcher + std::string(MATCOMP_BINARY_DIR) + "/bin/" + binary + " --data '" + data_dir() +
+                          "' --threads " + std::to_string(threads) + " " + args + " > '" + log_path + "' 2>&1";
   const int rc = std::system(cmd.c_str());
   if (log) *log = mc::read_file(log_path);
   fs::remove(log_path);
@@ -63,6 +65,16 @@ std::vector<std::map<std::string, std::string>> read_csv(const std::string& path
     rows.push_back(row);
   }
   return rows;
+}
+
+// Two sweeps' results.csv agree on everything but timings.
+void expect_same_results(const std::string& dir_a, const std::string& dir_b, size_t rows) {
+  const auto a = read_csv(dir_a + "/results.csv"), b = read_csv(dir_b + "/results.csv");
+  ASSERT_EQ(a.size(), rows);
+  ASSERT_EQ(b.size(), rows);
+  for (size_t i = 0; i < rows; ++i)
+    for (const char* col : {"method", "ratio", "stored_bytes", "disk_bytes", "perplexity", "final_loss"})
+      EXPECT_EQ(a[i].at(col), b[i].at(col)) << col << " of row " << i;
 }
 
 void expect_svg(const std::string& path) {
@@ -126,15 +138,30 @@ TEST(CompareSmoke, PtbShardedSweepEqualsSerialSweep) {
   ASSERT_EQ(run("ptb-compare", args + serial, &log), 0) << log;
   ASSERT_EQ(run("ptb-compare", args + sharded + " --branch 1 --of 2", &log), 0) << log;
   ASSERT_EQ(run("ptb-compare", args + sharded + " --branch 0 --of 2", &log), 0) << log;
-  const auto a = read_csv(serial + "/results.csv"), b = read_csv(sharded + "/results.csv");
-  ASSERT_EQ(a.size(), 5u);
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i)
-    for (const char* col : {"method", "ratio", "stored_bytes", "disk_bytes", "perplexity", "final_loss"})
-      EXPECT_EQ(a[i].at(col), b[i].at(col)) << col << " of row " << i;
+  expect_same_results(serial, sharded, 5);
   fs::remove_all(serial);
   fs::remove_all(sharded);
 }
+
+#ifdef MATCOMP_MPIEXEC
+// --parallel branches under mpirun: rank 0 trains the prefix, the ranks share the branches,
+// rank 0 writes results.csv, which equals a serial sweep's (one thread per process in both,
+// so the sgemm partitioning is the same).
+TEST(CompareSmoke, MpiBranchSweepEqualsSerialSweep) {
+  REQUIRE_DATA();
+  const std::string serial = out_dir("mpi-serial"), parallel = out_dir("mpi-parallel");
+  const std::string args = "--preset smoke --only lowrank,kmeans --ratios 0.25 --out ";
+  const std::string mpiexec = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 timeout 600 " +
+                              std::string(MATCOMP_MPIEXEC) + " -np 2 --oversubscribe ";
+  std::string log;
+  ASSERT_EQ(run("ptb-compare", args + serial, &log, 1), 0) << log;
+  ASSERT_EQ(run("ptb-compare", args + parallel + " --parallel branches", &log, 1, mpiexec), 0) << log;
+  EXPECT_TRUE(fs::exists(parallel + "/run-1-of-2.json")) << "rank 1 did not take part";
+  expect_same_results(serial, parallel, 3);
+  fs::remove_all(serial);
+  fs::remove_all(parallel);
+}
+#endif
 
 TEST(CompareSmoke, BadFlagsGiveClearErrors) {
   std::string log;
