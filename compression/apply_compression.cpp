@@ -303,8 +303,8 @@ void CompressionController::restore(const nlohmann::json& state, const std::map<
       const std::string score_prefix = "extra.compression." + name + ".score_";
       for (const auto& [key, array] : tensors)
         if (key.rfind(score_prefix, 0) == 0) score_state[key.substr(score_prefix.size())] = from_npy_array(array, key);
-      MC_CHECK(!score_state.empty(), IoError, "checkpoint has no pruning scores for '" << name << "' (" << score_prefix << "g)");
-      slot.score->restore(score_state, l.value("score_snapshots", 0));
+      // An exported model carries no scores (inference only); a training checkpoint always does.
+      if (!score_state.empty()) slot.score->restore(score_state, l.value("score_snapshots", 0));
     }
     const Phase phase = phase_from(l.at("phase").get<std::string>());
     if (phase == Phase::Dense) continue;

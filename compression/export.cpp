@@ -129,6 +129,7 @@ ExportSize export_model(const std::string& path, const Module& model, const Comp
       size.dense_float_bytes += r.dense_bytes - factor_bytes;
     }
     for (const auto& [key, array] : compression->state_tensors()) {
+      if (key.find(".score_") != std::string::npos) continue;  // pruning scores: training state, not needed for inference
       const std::vector<int64_t> v = as_integers(array);
       int64_t lo = 0, hi = 0;
       if (!v.empty()) {

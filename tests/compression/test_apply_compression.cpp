@@ -230,20 +230,23 @@ TEST(ApplyCompressionCustom, UserWrittenCompressorWorksEndToEnd) {
 }
 
 TEST(ExportCompressed, SmallOnDiskAndReloadsForInference) {
-  for (const char* method : {"kmeans", "prune", "lowrank"}) {
+  for (const char* method : {"kmeans", "prune", "prune_grad", "lowrank"}) {
     mc::Rng rng(9);
     Net net(rng);
     const Task task = make_task(4);
     mc::CompressionSpec spec;
     spec.include = {"fc*.weight"};
-    spec.compressor = mc::by_ratio(method, 0.25);
-    if (std::string(method) == "prune") spec.pruning = mc::SparsitySchedule{10, 20, 5, 0.0, 0.75};
+    const bool prune = std::string(method).rfind("prune", 0) == 0;
+    spec.compressor = mc::by_ratio(prune ? "prune" : method, 0.25);
+    if (std::string(method) == "prune_grad") spec.score = mc::PruningScore::Kind::Gradient;
+    if (prune) spec.pruning = mc::SparsitySchedule{10, 20, 5, 0.0, 0.75};
     else spec.schedule = mc::BlendSchedule::immediate(10);
     auto compression = mc::apply_compression(net, spec, 2);
     compression->on_event = nullptr;
     for (int64_t step = 0; step < 40; ++step) {
       compression->before_step(step);
       sgd_step(net, task, 0.05f);
+      compression->after_backward(step);
       compression->after_optimizer_step(step);
     }
     const std::string path = ::testing::TempDir() + "/export_" + method + ".mcz";
