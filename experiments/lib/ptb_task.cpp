@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/ops.h"
 #include "autograd/variable.h"
 #include "core/error.h"
 #include "experiments/lib/timing.h"
@@ -50,7 +51,10 @@ float PtbTask::train_step(int64_t step, CompressionController* compression) {
   MC_CHECK(std::isfinite(value), ValueError, "ptb: the training loss is " << value << " at step " << step
                                                  << " (diverged: lower the learning rate or check the compression settings)");
   model_->zero_grad();
-  loss.backward();
+  if (recipe_.sum_over_unroll)
+    scale(loss, static_cast<float>(recipe_.model.unroll)).backward();
+  else
+    loss.backward();
   if (compression) compression->after_backward(step);
   clip_grad_norm(*model_, recipe_.clip_norm);
   optimizer_->step();

@@ -24,6 +24,10 @@ struct PtbRecipe {
   int64_t decay_every = 1;  // then lr *= decay_rate every decay_every steps
   float decay_rate = 0.5f;
   float clip_norm = 5.0f;
+  // The TensorFlow recipe's cost sums the cross-entropy over the unrolled steps and averages
+  // over the batch: its gradient is `unroll` times the per-token mean's, and the clip norm
+  // and learning rate are tuned for that. false: train on the per-token mean.
+  bool sum_over_unroll = true;
   int64_t eval_windows = 0;  // 0: the whole test set
 };
 
