@@ -14,15 +14,39 @@ namespace mc {
 Tensor orthonormalize(const Tensor& y) {
   const int64_t m = y.size(0), l = y.size(1);
   MC_CHECK(m >= l && l > 0, ShapeError, "orthonormalize needs a tall matrix, got " << to_string(y.shape()));
+  // Row-major Y (m, l) is column-major Y^T (l, m), and the QR of Y is the LQ of Y^T: Y^T = L Q^T.
+  // Calling LQ column-major keeps the data where it is (row-major LAPACKE would transpose
+  // twice), and Q^T (l, m) column-major is Q (m, l) row-major.
   Tensor q = y.clone();
   std::vector<float> tau(static_cast<size_t>(l));
-  lapack_int info = LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, static_cast<lapack_int>(m), static_cast<lapack_int>(l), q.data(),
-                                   static_cast<lapack_int>(l), tau.data());
-  MC_CHECK(info == 0, Error, "LAPACKE_sgeqrf failed on " << to_string(y.shape()) << " (info " << info << ")");
-  info = LAPACKE_sorgqr(LAPACK_ROW_MAJOR, static_cast<lapack_int>(m), static_cast<lapack_int>(l),
-                        static_cast<lapack_int>(l), q.data(), static_cast<lapack_int>(l), tau.data());
-  MC_CHECK(info == 0, Error, "LAPACKE_sorgqr failed on " << to_string(y.shape()) << " (info " << info << ")");
+  const auto lm = static_cast<lapack_int>(l), mm = static_cast<lapack_int>(m);
+  lapack_int info = LAPACKE_sgelqf(LAPACK_COL_MAJOR, lm, mm, q.data(), lm, tau.data());
+  MC_CHECK(info == 0, Error, "LAPACKE_sgelqf failed on " << to_string(y.shape()) << " (info " << info << ")");
+  info = LAPACKE_sorglq(LAPACK_COL_MAJOR, lm, mm, lm, q.data(), lm, tau.data());
+  MC_CHECK(info == 0, Error, "LAPACKE_sorglq failed on " << to_string(y.shape()) << " (info " << info << ")");
   return q;
+}
+
+Tensor lu_range_basis(const Tensor& y) {
+  const int64_t m = y.size(0), l = y.size(1);
+  MC_CHECK(m >= l && l > 0, ShapeError, "lu_range_basis needs a tall matrix, got " << to_string(y.shape()));
+  // Y (m, l) = P L U with partial pivoting; P L (m, l) spans Y's columns when U is invertible.
+  // Half the flops of a Householder QR with nothing to form afterwards, and |L| <= 1 keeps it
+  // well enough conditioned for the next product with A.
+  Tensor lu = y.clone();
+  std::vector<lapack_int> pivots(static_cast<size_t>(l));
+  const lapack_int info = LAPACKE_sgetrf(LAPACK_ROW_MAJOR, static_cast<lapack_int>(m), static_cast<lapack_int>(l),
+                                         lu.data(), static_cast<lapack_int>(l), pivots.data());
+  MC_CHECK(info >= 0, Error, "LAPACKE_sgetrf failed on " << to_string(y.shape()) << " (info " << info << ")");
+  float* p = lu.data();
+  for (int64_t i = 0; i < m; ++i)  // keep L: unit diagonal, zeros above it
+    for (int64_t j = i; j < l; ++j) p[i * l + j] = i == j ? 1.0f : 0.0f;
+  // getrf applied its row swaps in order 0..l-1 to reach L U; undo them in reverse for P L.
+  for (int64_t i = l - 1; i >= 0; --i) {
+    const int64_t other = pivots[static_cast<size_t>(i)] - 1;
+    if (other != i) std::swap_ranges(p + i * l, p + (i + 1) * l, p + other * l);
+  }
+  return lu;
 }
 
 Svd randomized_svd(const Tensor& a, int64_t k, Rng& rng, int64_t oversample, int power_iters) {
@@ -31,19 +55,19 @@ Svd randomized_svd(const Tensor& a, int64_t k, Rng& rng, int64_t oversample, int
   const int64_t r = std::min(m, n);
   MC_CHECK(k >= 1 && k <= r, ValueError, "randomized_svd: rank " << k << " outside [1, " << r << "]");
   const int64_t l = std::min(r, k + std::max<int64_t>(oversample, 0));
-  // l <= min(m, n), so Y (m, l) and Z (n, l) are both tall and QR applies to either.
+  // l <= min(m, n), so Y (m, l) and Z (n, l) are both tall and LU or QR applies to either.
   Tensor omega = Tensor::empty({n, l});
   rng.fill_normal(omega, 0.0f, 1.0f);
   Tensor y = Tensor::empty({m, l});
   Tensor z = Tensor::empty({n, l});
   gemm(a, Trans::No, omega, Trans::No, y);            // Y (m, l) = A Omega
-  Tensor q = orthonormalize(y);
+  // The power iterations need only a well-conditioned basis of each range, not an orthonormal
+  // one: LU (as scikit-learn does); one QR at the end gives the orthonormal Q.
   for (int it = 0; it < power_iters; ++it) {
-    gemm(a, Trans::Yes, q, Trans::No, z);              // Z (n, l) = A^T Q
-    const Tensor qz = orthonormalize(z);
-    gemm(a, Trans::No, qz, Trans::No, y);              // Y (m, l) = A Z
-    q = orthonormalize(y);
+    gemm(a, Trans::Yes, lu_range_basis(y), Trans::No, z);  // Z (n, l) = A^T basis(Y)
+    gemm(a, Trans::No, lu_range_basis(z), Trans::No, y);   // Y (m, l) = A basis(Z)
   }
+  const Tensor q = orthonormalize(y);
   const Tensor small = matmul(q, a, Trans::Yes, Trans::No);  // (l, n) = Q^T A
   const Svd s = svd(small);                                   // Ub (l, l), S (l), Vt (l, n)
   const Tensor u_full = matmul(q, s.u);                       // (m, l)

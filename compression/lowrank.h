@@ -10,13 +10,17 @@
 namespace mc {
 
 // Truncated SVD of A (m, n) by Halko, Martinsson and Tropp's randomized range finder: a
-// Gaussian sketch of k + oversample columns, `power_iters` rounds of (A A^T) with QR
-// re-orthonormalisation after every product, then an exact SVD of the small projection.
+// Gaussian sketch of k + oversample columns, `power_iters` rounds of (A A^T) with an LU
+// basis after every product, one QR, then an exact SVD of the small projection.
 // Returns U (m, k), S (k), Vt (k, n).
 Svd randomized_svd(const Tensor& a, int64_t k, Rng& rng, int64_t oversample = 10, int power_iters = 4);
 
-// Q (m, l) with orthonormal columns spanning the columns of Y (m, l), m >= l (sgeqrf + sorgqr).
+// Q (m, l) with orthonormal columns spanning the columns of Y (m, l), m >= l (Householder).
 Tensor orthonormalize(const Tensor& y);
+
+// P L (m, l) from the pivoted LU factorization Y = P L U, m >= l: a basis of Y's columns
+// (when Y has full column rank) with entries of magnitude <= 1, not orthonormal.
+Tensor lu_range_basis(const Tensor& y);
 
 class LowRankMatrix final : public CompressedMatrix {
  public:

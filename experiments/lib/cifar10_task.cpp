@@ -5,6 +5,7 @@
 #include "autograd/ops.h"
 #include "autograd/variable.h"
 #include "core/error.h"
+#include "distributed/checkpoint.h"
 #include "experiments/lib/timing.h"
 #include "layers/checkpoint.h"
 #include "layers/lr_schedule.h"
@@ -25,9 +26,16 @@ void Cifar10Task::init(uint64_t seed) {
   seed_ = seed;
   rng_ = Rng(seed);
   model_ = std::make_unique<Cifar10Cnn>(Cifar10CnnConfig{.batch = recipe_.batch}, rng_);
+  if (parallel_) parallel_->attach(*model_);
   optimizer_ = std::make_unique<SGD>(*model_, recipe_.learning_rate);
   ema_ = recipe_.ema_decay > 0 ? std::make_unique<ExponentialMovingAverage>(*model_, recipe_.ema_decay) : nullptr;
   loader_next_ = 0;
+}
+
+void Cifar10Task::set_data_parallel(Communicator* comm) {
+  parallel_ = comm && comm->size() > 1 ? std::make_unique<DataParallel>(*comm) : nullptr;
+  MC_CHECK(!parallel_ || recipe_.batch >= comm->size(), ValueError,
+           "cifar10: a batch of " << recipe_.batch << " cannot be shared by " << comm->size() << " ranks");
 }
 
 double Cifar10Task::learning_rate(int64_t step) const {
@@ -47,13 +55,21 @@ float Cifar10Task::train_step(int64_t step, CompressionController* compression) 
   if (!loader_->next(images, labels)) loader_->next(images, labels);  // an epoch ended
   loader_next_ = step + 1;
 
+  if (parallel_) {  // this rank's share of the global batch (the loader drew all of it, the same on every rank)
+    const BatchShare mine = parallel_->share(images.size(0));
+    images = images.rows(mine.begin, mine.end);
+    labels = std::vector<int32_t>(labels.begin() + mine.begin, labels.begin() + mine.end);
+  }
+
   optimizer_->set_learning_rate(static_cast<float>(learning_rate(step)));
   Var loss = softmax_cross_entropy(model_->forward(Var(images)), labels);
-  const float value = loss.value().item();
+  // Every rank checks the same (global) value, so they all stop together on a divergence.
+  const float value = parallel_ ? parallel_->global_mean(loss.value().item(), images.size(0)) : loss.value().item();
   MC_CHECK(std::isfinite(value), ValueError, "cifar10: the training loss is " << value << " at step " << step
                                                  << " (diverged: lower the learning rate or check the compression settings)");
   model_->zero_grad();
   loss.backward();
+  if (parallel_) parallel_->reduce_gradients(images.size(0));  // before the gradient-aware pruning scores see them
   if (compression) compression->after_backward(step);
   optimizer_->step();
   if (compression) compression->after_optimizer_step(step);
@@ -67,21 +83,27 @@ double Cifar10Task::evaluate() {
   NoGradGuard no_grad;
   data::Cifar10Loader loader(test_, recipe_.batch, false, 0);
   const int64_t limit = recipe_.eval_images > 0 ? std::min(recipe_.eval_images, test_.size()) : test_.size();
-  int64_t seen = 0, correct = 0;
+  // Data parallel: each rank classifies its share of every test batch and the counts are summed.
+  int64_t first = 0;        // index of the batch's first image in the test set
+  float counts[2] = {0, 0};  // correct, seen (exact in float up to 2^24 images)
   Tensor images;
   std::vector<int32_t> labels;
-  while (seen < limit && loader.next(images, labels)) {
-    const Tensor logits = model_->forward(Var(images)).value();
-    const int64_t classes = logits.size(1);
-    for (int64_t i = 0; i < logits.size(0) && seen < limit; ++i, ++seen) {
-      const float* row = logits.data() + i * classes;
+  while (first < limit && loader.next(images, labels)) {
+    const BatchShare mine = parallel_ ? parallel_->share(images.size(0)) : BatchShare{0, images.size(0)};
+    const Tensor logits = mine.size() > 0 ? model_->forward(Var(images.rows(mine.begin, mine.end))).value() : Tensor();
+    const int64_t classes = mine.size() > 0 ? logits.size(1) : 0;
+    for (int64_t i = mine.begin; i < mine.end && first + i < limit; ++i) {
+      const float* row = logits.data() + (i - mine.begin) * classes;
       const auto predicted = std::max_element(row, row + classes) - row;
-      correct += predicted == labels[static_cast<size_t>(i)];
+      counts[0] += predicted == labels[static_cast<size_t>(i)] ? 1.0f : 0.0f;
+      counts[1] += 1;
     }
+    first += images.size(0);
   }
+  if (parallel_) parallel_->comm().allreduce_sum(counts, 2);
   model_->train(true);
   if (ema_) ema_->restore();
-  return static_cast<double>(correct) / static_cast<double>(seen);
+  return static_cast<double>(counts[0]) / static_cast<double>(counts[1]);
 }
 
 double Cifar10Task::infer_ms() {
@@ -98,7 +120,10 @@ double Cifar10Task::infer_ms() {
 
 void Cifar10Task::save(const std::string& path, int64_t step, const nlohmann::json& extra,
                        const std::map<std::string, NpyArray>& extra_tensors) {
-  save_checkpoint(path, *model_, optimizer_.get(), step, &rng_, ema_.get(), extra, extra_tensors);
+  if (parallel_)
+    save_checkpoint_on_root(parallel_->comm(), path, *model_, optimizer_.get(), step, &rng_, ema_.get(), extra, extra_tensors);
+  else
+    save_checkpoint(path, *model_, optimizer_.get(), step, &rng_, ema_.get(), extra, extra_tensors);
 }
 
 int64_t Cifar10Task::load(const std::string& path, const Rebuild& rebuild) {

@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "datasets/cifar10.h"
 #include "datasets/cifar10_loader.h"
+#include "experiments/lib/data_parallel.h"
 #include "experiments/lib/task.h"
 #include "layers/cifar10_cnn.h"
 #include "layers/ema.h"
@@ -37,6 +38,7 @@ class Cifar10Task final : public ExperimentTask {
   bool higher_is_better() const override { return true; }
   std::vector<std::string> default_layers() const override { return {"local3.weight", "local4.weight"}; }
 
+  void set_data_parallel(Communicator* comm) override;
   void init(uint64_t seed) override;
   Module& model() override { return *model_; }
   float train_step(int64_t step, CompressionController* compression) override;
@@ -57,6 +59,7 @@ class Cifar10Task final : public ExperimentTask {
   std::unique_ptr<ExponentialMovingAverage> ema_;
   std::unique_ptr<data::Cifar10Loader> loader_;
   int64_t loader_next_ = 0;  // the step whose batch the loader gives next
+  std::unique_ptr<DataParallel> parallel_;
 };
 
 }  // namespace mc

@@ -116,12 +116,14 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
   app.add_option("--of", shards, "number of processes sharing the sweep")->check(CLI::PositiveNumber);
   app.add_option("--parallel", parallel,
                  "under mpirun: 'branches' spreads the sweep's branches over the ranks (rank K runs --branch K "
-                 "--of N); rank 0 trains the shared prefix and writes the results")
-      ->check(CLI::IsMember({"none", "branches"}));
+                 "--of N); rank 0 trains the shared prefix and writes the results. 'data' runs every step on all "
+                 "ranks, each on its share of the batch, gradients averaged (docs/DISTRIBUTED.md)")
+      ->check(CLI::IsMember({"none", "branches", "data"}));
   app.add_flag("--results-only", results_only, "redraw results.csv and the plots from finished branches, train nothing");
   if (!cifar) app.add_option("--model", model, "small or medium")->check(CLI::IsMember({"small", "medium"}));
   CLI11_PARSE(app, argc, argv);
 
+  std::unique_ptr<DistributedSession> session;  // outside the try: an error must still reach the other ranks
   try {
     set_num_threads(threads);
     SweepOptions o;
@@ -136,14 +138,15 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
     }
     o.layers = split_list(layers);
     o.shard = shard, o.shards = shards, o.seed = seed;
-    std::unique_ptr<DistributedSession> session;
+    if (parallel != "none") session = std::make_unique<DistributedSession>(DistributedBackend::Auto);
     if (parallel == "branches") {
-      session = std::make_unique<DistributedSession>(DistributedBackend::Auto);
       Communicator& world = session->world();
       MC_CHECK(shards == 1, ValueError, "--parallel branches sets --branch and --of from the MPI rank; give only one of them");
       o.shard = world.rank(), o.shards = world.size();
       o.run_prefix = o.write_results = world.is_root();
       o.sync = [&world] { world.barrier(); };
+    } else if (parallel == "data") {
+      o.data_parallel = &session->world();
     }
     o.run_info = run_info(argc, argv, seed, threads);
     o.run_info["parallel"] = parallel;
@@ -153,7 +156,6 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
     if (cifar) {
       Cifar10Recipe recipe;
       o.preset = cifar10_preset(preset, recipe);
-      if (results_only) task = nullptr;
       task = std::make_unique<Cifar10Task>(data::cifar10_dir(data_dir), recipe);
     } else {
       PtbRecipe recipe;
@@ -163,11 +165,14 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
       task = std::make_unique<PtbTask>(data::ptb_dir(data_dir), recipe);
       o.run_info["model"] = model;
     }
+    if (o.data_parallel) task->set_data_parallel(o.data_parallel);
     if (results_only) write_results(o.out_dir, *task, o.preset);
     else run_sweep(*task, o);
     std::fprintf(stderr, "results: %s/results.csv\n", o.out_dir.c_str());
     return 0;
   } catch (const std::exception& e) {
+    // With several ranks the others would wait forever in their next collective: end the job.
+    if (session && session->world().size() > 1) session->world().abort(task_name + "-compare: error: " + e.what());
     std::fprintf(stderr, "%s-compare: error: %s\n", task_name.c_str(), e.what());
     return 1;
   }

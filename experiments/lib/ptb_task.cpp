@@ -5,6 +5,7 @@
 #include "autograd/ops.h"
 #include "autograd/variable.h"
 #include "core/error.h"
+#include "distributed/checkpoint.h"
 #include "experiments/lib/timing.h"
 #include "layers/checkpoint.h"
 #include "layers/lr_schedule.h"
@@ -26,9 +27,31 @@ PtbTask::PtbTask(const std::string& ptb_dir, PtbRecipe recipe) : recipe_(recipe)
 
 PtbTask::~PtbTask() = default;
 
+void PtbTask::set_data_parallel(Communicator* comm) {
+  parallel_ = comm && comm->size() > 1 ? std::make_unique<DataParallel>(*comm) : nullptr;
+  MC_CHECK(!parallel_ || recipe_.model.batch >= comm->size(), ValueError,
+           "ptb: a batch of " << recipe_.model.batch << " streams cannot be shared by " << comm->size() << " ranks");
+}
+
+std::vector<int32_t> PtbTask::my_streams(const std::vector<int32_t>& window) const {
+  if (!parallel_) return window;
+  const int64_t batch = recipe_.model.batch, steps = static_cast<int64_t>(window.size()) / batch;
+  std::vector<int32_t> out;
+  out.reserve(static_cast<size_t>(steps * streams_.size()));
+  for (int64_t t = 0; t < steps; ++t)
+    out.insert(out.end(), window.begin() + t * batch + streams_.begin, window.begin() + t * batch + streams_.end);
+  return out;
+}
+
 void PtbTask::init(uint64_t seed) {
   rng_ = Rng(seed);
-  model_ = std::make_unique<PtbLstm>(recipe_.model, rng_);
+  // With data parallelism each rank's model runs on its own streams of the batch: the same
+  // parameters, a smaller batch.
+  streams_ = parallel_ ? parallel_->share(recipe_.model.batch) : BatchShare{0, recipe_.model.batch};
+  PtbLstmConfig config = recipe_.model;
+  config.batch = streams_.size();
+  model_ = std::make_unique<PtbLstm>(config, rng_);
+  if (parallel_) parallel_->attach(*model_);
   optimizer_ = std::make_unique<SGD>(*model_, recipe_.learning_rate);
   state_ = LstmState{};
 }
@@ -44,10 +67,12 @@ float PtbTask::train_step(int64_t step, CompressionController* compression) {
   if (window == 0) state_ = LstmState{};  // a new epoch starts from zero state
   std::vector<int32_t> inputs, targets;
   train_batcher_->window(window, inputs, targets);
+  inputs = my_streams(inputs), targets = my_streams(targets);
 
   optimizer_->set_learning_rate(static_cast<float>(learning_rate(step)));
   Var loss = fast_softmax_cross_entropy(model_->forward(inputs, state_), targets);
-  const float value = loss.value().item();
+  // Every rank checks the same (global) value, so they all stop together on a divergence.
+  const float value = parallel_ ? parallel_->global_mean(loss.value().item(), streams_.size()) : loss.value().item();
   MC_CHECK(std::isfinite(value), ValueError, "ptb: the training loss is " << value << " at step " << step
                                                  << " (diverged: lower the learning rate or check the compression settings)");
   model_->zero_grad();
@@ -55,6 +80,7 @@ float PtbTask::train_step(int64_t step, CompressionController* compression) {
     scale(loss, static_cast<float>(recipe_.model.unroll)).backward();
   else
     loss.backward();
+  if (parallel_) parallel_->reduce_gradients(streams_.size());  // before the gradient-aware pruning scores see them
   if (compression) compression->after_backward(step);
   clip_grad_norm(*model_, recipe_.clip_norm);
   optimizer_->step();
@@ -72,7 +98,9 @@ double PtbTask::evaluate() {
   std::vector<int32_t> inputs, targets;
   for (int64_t i = 0; i < windows; ++i) {
     batcher.window(i, inputs, targets);
-    total += fast_softmax_cross_entropy(model_->forward(inputs, state), targets).value().item();
+    inputs = my_streams(inputs), targets = my_streams(targets);
+    const float mean = fast_softmax_cross_entropy(model_->forward(inputs, state), targets).value().item();
+    total += parallel_ ? parallel_->global_mean(mean, streams_.size()) : mean;
   }
   model_->train(true);
   return std::exp(total / static_cast<double>(windows));  // every window holds the same number of tokens
@@ -84,6 +112,7 @@ double PtbTask::infer_ms() {
   const data::LmBatcher batcher(corpus_.test, recipe_.model.batch, recipe_.model.unroll);
   std::vector<int32_t> inputs, targets;
   batcher.window(0, inputs, targets);
+  inputs = my_streams(inputs);  // data parallel: this rank's share of the batch
   const double ms = median_milliseconds(5, [&] {
     LstmState state;
     model_->forward(inputs, state);
@@ -95,11 +124,18 @@ double PtbTask::infer_ms() {
 void PtbTask::save(const std::string& path, int64_t step, const nlohmann::json& extra,
                    const std::map<std::string, NpyArray>& extra_tensors) {
   std::map<std::string, NpyArray> tensors = extra_tensors;
+  // The whole batch's state (every rank's streams), so any number of ranks can resume.
+  const auto whole = [&](const Var& v) {
+    return parallel_ ? parallel_->gather_rows(v.value(), recipe_.model.batch) : v.value();
+  };
   for (size_t l = 0; l < state_.h.size(); ++l) {
-    tensors[kStatePrefix + "h" + std::to_string(l)] = to_npy_array(state_.h[l].value());
-    tensors[kStatePrefix + "c" + std::to_string(l)] = to_npy_array(state_.c[l].value());
+    tensors[kStatePrefix + "h" + std::to_string(l)] = to_npy_array(whole(state_.h[l]));
+    tensors[kStatePrefix + "c" + std::to_string(l)] = to_npy_array(whole(state_.c[l]));
   }
-  save_checkpoint(path, *model_, optimizer_.get(), step, &rng_, nullptr, extra, tensors);
+  if (parallel_)
+    save_checkpoint_on_root(parallel_->comm(), path, *model_, optimizer_.get(), step, &rng_, nullptr, extra, tensors);
+  else
+    save_checkpoint(path, *model_, optimizer_.get(), step, &rng_, nullptr, extra, tensors);
 }
 
 int64_t PtbTask::load(const std::string& path, const Rebuild& rebuild) {
@@ -111,8 +147,11 @@ int64_t PtbTask::load(const std::string& path, const Rebuild& rebuild) {
     auto h = checkpoint.tensors.find("extra." + kStatePrefix + "h" + std::to_string(l));
     auto c = checkpoint.tensors.find("extra." + kStatePrefix + "c" + std::to_string(l));
     if (h == checkpoint.tensors.end() || c == checkpoint.tensors.end()) break;
-    state_.h.push_back(Var(from_npy_array(h->second, h->first)));
-    state_.c.push_back(Var(from_npy_array(c->second, c->first)));
+    const Tensor full_h = from_npy_array(h->second, h->first), full_c = from_npy_array(c->second, c->first);
+    MC_CHECK(full_h.dim() == 2 && full_h.size(0) == recipe_.model.batch && full_c.shape() == full_h.shape(), ShapeError,
+             path << ": LSTM state " << to_string(full_h.shape()) << " does not fit a batch of " << recipe_.model.batch);
+    state_.h.push_back(Var(full_h.rows(streams_.begin, streams_.end).clone()));
+    state_.c.push_back(Var(full_c.rows(streams_.begin, streams_.end).clone()));
   }
   return checkpoint.step();
 }

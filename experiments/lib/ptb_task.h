@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "datasets/lm_batcher.h"
 #include "datasets/ptb.h"
+#include "experiments/lib/data_parallel.h"
 #include "experiments/lib/task.h"
 #include "layers/lstm.h"
 #include "layers/ptb_lstm.h"
@@ -42,6 +43,7 @@ class PtbTask final : public ExperimentTask {
   // The LSTM kernels and the softmax weight: the matrices the reference compressed.
   std::vector<std::string> default_layers() const override { return {"lstm.layer*.weight", "softmax.weight"}; }
 
+  void set_data_parallel(Communicator* comm) override;
   void init(uint64_t seed) override;
   Module& model() override { return *model_; }
   float train_step(int64_t step, CompressionController* compression) override;
@@ -61,7 +63,12 @@ class PtbTask final : public ExperimentTask {
   Rng rng_{0};
   std::unique_ptr<PtbLstm> model_;
   std::unique_ptr<SGD> optimizer_;
-  LstmState state_;  // carried from window to window within an epoch
+  LstmState state_;  // carried from window to window within an epoch (this rank's streams)
+  std::unique_ptr<DataParallel> parallel_;
+  BatchShare streams_;  // the batch's streams this rank trains on (all of them when alone)
+
+  // This rank's streams of a time-major (T, batch) window.
+  std::vector<int32_t> my_streams(const std::vector<int32_t>& window) const;
 };
 
 }  // namespace mc

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "distributed/model_sync.h"
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
 
@@ -77,16 +79,35 @@ int64_t selected_dense_bytes(const Module& model, const std::vector<std::string>
   return total;
 }
 
-// Trains [start, end) with logging, periodic checkpoints and progress. Returns the last loss.
+// Data parallelism seen from the sweep: who writes, and agreeing on what rank 0 sees on disk.
+struct Ranks {
+  Communicator* comm = nullptr;  // null: alone
+  bool writes() const { return !comm || comm->is_root(); }
+  // Rank 0's answer on every rank (a file another rank sees may lag on a network file system).
+  bool agree(bool rank0_value) const {
+    if (!comm) return rank0_value;
+    unsigned char v = rank0_value ? 1 : 0;
+    comm->broadcast(&v, 1, 0);
+    return v != 0;
+  }
+  void wait() const {
+    if (comm) comm->barrier();
+  }
+};
+
+// Trains [start, end) with logging (log may be null: not this rank's job), periodic
+// checkpoints and progress. Returns the last loss.
 float train_range(ExperimentTask& task, CompressionController* compression, int64_t start, int64_t end, const Preset& p,
-                  RunLog& log, const std::string& checkpoint, const std::string& label, int64_t dense_bytes) {
+                  RunLog* log, const std::string& checkpoint, const std::string& label, int64_t dense_bytes,
+                  const Ranks& ranks) {
   Progress progress(label, end - start);
   float loss = NAN;
   for (int64_t step = start; step < end; ++step) {
-    if (compression) compression->before_step(step);
+    if (compression && compression->before_step(step) && ranks.comm)
+      sync_after_compression(*ranks.comm, task.model(), *compression);  // bit-identical factors on every rank
     loss = task.train_step(step, compression);
     const bool last = step + 1 == end;
-    if (step % p.log_every == 0 || last) {
+    if (log && (step % p.log_every == 0 || last)) {
       nlohmann::json row = {{"step", step}, {"loss", loss}, {"lr", task.learning_rate(step)}, {"seconds", progress.elapsed_seconds()}};
       if (compression) {
         const auto report = compression->report();
@@ -98,15 +119,15 @@ float train_range(ExperimentTask& task, CompressionController* compression, int6
         row["alpha"] = 1.0;
         row["stored_bytes"] = dense_bytes;
       }
-      log.append(row);
+      log->append(row);
     }
-    progress.update(step + 1 - start, "loss " + std::to_string(loss));
+    if (ranks.writes()) progress.update(step + 1 - start, "loss " + std::to_string(loss));
     if (!checkpoint.empty() && (step + 1) % p.checkpoint_every == 0 && !last) {
       nlohmann::json extra = compression ? compression->state_json() : nlohmann::json::object();
       task.save(checkpoint, step + 1, extra, compression ? compression->state_tensors() : std::map<std::string, NpyArray>{});
     }
   }
-  progress.finish("loss " + std::to_string(loss));
+  if (ranks.writes()) progress.finish("loss " + std::to_string(loss));
   return loss;
 }
 
@@ -119,33 +140,35 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
   MC_CHECK(o.shards >= 1 && o.shard >= 0 && o.shard < o.shards, ValueError,
            "--branch " << o.shard << " --of " << o.shards << ": need 0 <= K < N");
   const std::vector<std::string> layers = o.layers.empty() ? task.default_layers() : o.layers;
-  fs::create_directories(o.out_dir);
+  const Ranks ranks{o.data_parallel && o.data_parallel->size() > 1 ? o.data_parallel : nullptr};
+  const bool writes = ranks.writes();
+  if (writes) fs::create_directories(o.out_dir);
   const std::vector<Branch> all = make_branches(o.methods, o.ratios);
   nlohmann::json run = o.run_info;
   run["preset"] = {{"name", p.name}, {"total_steps", p.total_steps}, {"begin_step", p.begin_step}, {"frequency", p.frequency},
                    {"alpha_decrement", p.alpha_decrement}, {"prune_end_step", p.prune_end_step}};
   run["layers"] = layers;
-  write_file_atomically(o.out_dir + "/run-" + std::to_string(o.shard) + "-of-" + std::to_string(o.shards) + ".json", run.dump(2));
+  if (writes) write_file_atomically(o.out_dir + "/run-" + std::to_string(o.shard) + "-of-" + std::to_string(o.shards) + ".json", run.dump(2));
 
   // The shared prefix: training until compression begins, once for every branch.
   const std::string prefix_dir = o.out_dir + "/prefix";
   const std::string prefix_ckpt = prefix_dir + "/at-begin.safetensors";
-  if (o.run_prefix && !fs::exists(prefix_ckpt)) {
-    fs::create_directories(prefix_dir);
+  if (o.run_prefix && !ranks.agree(fs::exists(prefix_ckpt))) {
+    if (writes) fs::create_directories(prefix_dir);
     task.init(o.seed);
     const std::string progress_ckpt = prefix_dir + "/progress.safetensors";
     int64_t start = 0;
-    if (fs::exists(progress_ckpt)) start = task.load(progress_ckpt, {});
-    RunLog log(prefix_dir + "/log", kLogColumns);
-    log.truncate_from(start);
+    if (ranks.agree(fs::exists(progress_ckpt))) start = task.load(progress_ckpt, {});
+    std::optional<RunLog> log;
+    if (writes) log.emplace(prefix_dir + "/log", kLogColumns), log->truncate_from(start);
     const int64_t dense = selected_dense_bytes(task.model(), layers);
-    train_range(task, nullptr, start, p.begin_step, p, log, progress_ckpt, "[prefix]", dense);
+    train_range(task, nullptr, start, p.begin_step, p, log ? &*log : nullptr, progress_ckpt, "[prefix]", dense, ranks);
     task.save(prefix_ckpt, p.begin_step, {}, {});
-    fs::remove(progress_ckpt);
+    if (writes) fs::remove(progress_ckpt);
   }
 
   if (o.sync) o.sync();
-  MC_CHECK(fs::exists(prefix_ckpt), IoError, "the shared prefix " << prefix_ckpt << " is missing");
+  MC_CHECK(ranks.agree(fs::exists(prefix_ckpt)), IoError, "the shared prefix " << prefix_ckpt << " is missing");
   std::vector<Branch> mine;
   for (size_t i = 0; i < all.size(); ++i)
     if (static_cast<int>(i % static_cast<size_t>(o.shards)) == o.shard) mine.push_back(all[i]);
@@ -153,16 +176,17 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     const Branch& b = mine[i];
     const std::string dir = o.out_dir + "/branches/" + b.id();
     const std::string label = "[" + std::to_string(i + 1) + "/" + std::to_string(mine.size()) + " " + b.id() + "]";
-    if (fs::exists(dir + "/result.json")) {
-      std::fprintf(stderr, "%s already finished, skipped\n", label.c_str());
+    if (ranks.agree(fs::exists(dir + "/result.json"))) {
+      if (writes) std::fprintf(stderr, "%s already finished, skipped\n", label.c_str());
       continue;
     }
-    fs::create_directories(dir);
+    if (writes) fs::create_directories(dir);
     task.init(o.seed);
     std::unique_ptr<CompressionController> compression;
     if (b.method != "none") {
       compression = apply_compression(task.model(), spec_for(b, layers, p), o.seed);
-      compression->on_event = [dir, label](int64_t step, const CompressionController& c) {
+      compression->on_event = [dir, label, writes](int64_t step, const CompressionController& c) {
+        if (!writes) return;
         std::fprintf(stderr, "\n%s compression event at step %lld\n%s", label.c_str(), static_cast<long long>(step),
                      c.report_table().c_str());
         write_file_atomically(dir + "/compression-step-" + std::to_string(step) + ".json", c.report_json().dump(2));
@@ -172,15 +196,20 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     const auto rebuild = [&](const nlohmann::json& extra, const std::map<std::string, NpyArray>& tensors) {
       if (compression && extra.contains("layers")) compression->restore(extra, tensors);
     };
-    const int64_t start = fs::exists(ckpt) ? task.load(ckpt, rebuild) : task.load(prefix_ckpt, {});
-    RunLog log(dir + "/log", kLogColumns);
-    log.truncate_from(start);
+    const int64_t start = ranks.agree(fs::exists(ckpt)) ? task.load(ckpt, rebuild) : task.load(prefix_ckpt, {});
+    std::optional<RunLog> log;
+    if (writes) log.emplace(dir + "/log", kLogColumns), log->truncate_from(start);
     const int64_t dense = selected_dense_bytes(task.model(), layers);
     Progress timer(label, 1);
-    const float final_loss = train_range(task, compression.get(), start, p.total_steps, p, log, ckpt, label, dense);
+    const float final_loss =
+        train_range(task, compression.get(), start, p.total_steps, p, log ? &*log : nullptr, ckpt, label, dense, ranks);
     const double train_seconds = timer.elapsed_seconds();
-    const double metric = task.evaluate();
+    const double metric = task.evaluate();  // collective when data parallel
     const double infer = task.infer_ms();
+    if (!writes) {
+      ranks.wait();  // rank 0 exports and writes the result
+      continue;
+    }
     const ExportSize disk = export_model(dir + "/model.mcz", task.model(), compression.get());
     nlohmann::json result = {{"method", b.method}, {"ratio", b.ratio}, {"steps", p.total_steps},
                              {"final_loss", final_loss}, {task.metric(), metric}, {"infer_ms", infer},
@@ -199,9 +228,10 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     fs::remove(ckpt);
     std::fprintf(stderr, "%s %s %.4f, disk %lld bytes\n", label.c_str(), task.metric().c_str(), metric,
                  static_cast<long long>(disk.file_bytes));
+    ranks.wait();
   }
   if (o.sync) o.sync();
-  if (o.write_results) write_results(o.out_dir, task, p);
+  if (o.write_results && writes) write_results(o.out_dir, task, p);
 }
 
 void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& p) {

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "distributed/communicator.h"
 #include "experiments/lib/task.h"
 
 namespace mc {
@@ -51,6 +52,10 @@ struct SweepOptions {
   // with write_results merges results.csv and the plots. Alone: all true, no sync.
   bool run_prefix = true, write_results = true;
   std::function<void()> sync;
+  // Data parallelism (--parallel data): every rank runs every step of this sweep on its share
+  // of the batch (the task was given the same communicator). Rank 0 decides what is finished,
+  // prints and writes; the model is broadcast after every compression event.
+  Communicator* data_parallel = nullptr;
 };
 
 const std::vector<std::string>& all_methods();

@@ -13,6 +13,7 @@
 
 #include "compression/apply_compression.h"
 #include "core/npy.h"
+#include "distributed/communicator.h"
 #include "layers/module.h"
 
 namespace mc {
@@ -28,6 +29,12 @@ class ExperimentTask {
   virtual std::string metric() const = 0;       // "accuracy" or "perplexity"
   virtual bool higher_is_better() const = 0;
   virtual std::vector<std::string> default_layers() const = 0;  // weight seams compressed by default
+
+  // Data parallelism (null: this process alone). Call before init(): the task then trains on
+  // this rank's share of every global batch, averages the gradients over the ranks before
+  // each update, returns the global batch's loss from train_step, and save() becomes
+  // collective (rank 0 writes; an error there is reported on every rank).
+  virtual void set_data_parallel(Communicator* comm) = 0;
 
   // Fresh model, optimizer, data order and RNG, all from the seed.
   virtual void init(uint64_t seed) = 0;

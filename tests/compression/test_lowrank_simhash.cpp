@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "compression/lowrank.h"
 #include "compression/simhash.h"
 #include "compression/util.h"
@@ -36,6 +39,42 @@ TEST(LowRank, ExactRankMatrixRandomizedSvd) {
   EXPECT_TRUE(comp.uses_randomized(400, 300));
   auto c = comp.compress(a, rng);
   EXPECT_LT(c->relative_error(a), 1e-5);
+}
+
+namespace {
+// ||Y - Q Q^T Y||_F / ||Y||_F: how much of Y lies outside the span of Q's orthonormal columns.
+double outside_span(const mc::Tensor& y, const mc::Tensor& q) {
+  const mc::Tensor coeffs = mc::matmul(q, y, mc::Trans::Yes, mc::Trans::No);  // (l, l)
+  const mc::Tensor back = mc::matmul(q, coeffs);                            // (m, l)
+  double diff = 0, norm = 0;
+  for (int64_t i = 0; i < y.numel(); ++i) {
+    diff += std::pow(double(y.data()[i]) - back.data()[i], 2);
+    norm += std::pow(double(y.data()[i]), 2);
+  }
+  return std::sqrt(diff / norm);
+}
+}  // namespace
+
+TEST(LowRank, OrthonormalizeGivesOrthonormalColumnsSpanningY) {
+  const mc::Tensor y = gaussian(70, 12, 7);
+  const mc::Tensor q = mc::orthonormalize(y);
+  ASSERT_EQ(q.shape(), (mc::Shape{70, 12}));
+  const mc::Tensor gram = mc::matmul(q, q, mc::Trans::Yes, mc::Trans::No);
+  for (int64_t i = 0; i < 12; ++i)
+    for (int64_t j = 0; j < 12; ++j) EXPECT_NEAR(gram.data()[i * 12 + j], i == j ? 1.0 : 0.0, 1e-5);
+  EXPECT_LT(outside_span(y, q), 1e-5);
+}
+
+TEST(LowRank, LuRangeBasisSpansYWithBoundedEntries) {
+  const mc::Tensor y = gaussian(90, 15, 8);
+  const mc::Tensor basis = mc::lu_range_basis(y);
+  ASSERT_EQ(basis.shape(), (mc::Shape{90, 15}));
+  float largest = 0;
+  for (int64_t i = 0; i < basis.numel(); ++i) largest = std::max(largest, std::abs(basis.data()[i]));
+  EXPECT_LE(largest, 1.0f + 1e-6f);  // partial pivoting bounds L
+  EXPECT_LT(outside_span(y, mc::orthonormalize(basis)), 1e-5);
+  // ... and the basis is not Y in disguise: a random tall Y is not unit lower trapezoidal.
+  EXPECT_GT(outside_span(basis, mc::orthonormalize(gaussian(90, 15, 9))), 0.5);
 }
 
 TEST(LowRank, AutoPicksRandomizedOnlyForLargeMatricesAndSmallRank) {
