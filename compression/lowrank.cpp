@@ -1,5 +1,6 @@
 #include "compression/lowrank.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 
 #include <algorithm>
@@ -25,6 +26,76 @@ Tensor orthonormalize(const Tensor& y) {
   info = LAPACKE_sorglq(LAPACK_COL_MAJOR, lm, mm, lm, q.data(), lm, tau.data());
   MC_CHECK(info == 0, Error, "LAPACKE_sorglq failed on " << to_string(y.shape()) << " (info " << info << ")");
   return q;
+}
+
+namespace {
+
+std::vector<double> to_double(const Tensor& t) { return std::vector<double>(t.data(), t.data() + t.numel()); }
+
+Tensor to_float(const std::vector<double>& v, Shape shape) {
+  Tensor t = Tensor::empty(std::move(shape));
+  std::copy(v.begin(), v.end(), t.data());
+  return t;
+}
+
+// Y (m, l) <- Y R^-1, R upper triangular with R^T R = Y^T Y, in double. False when Y^T Y is
+// not numerically positive definite.
+bool cholesky_qr_pass(std::vector<double>& y, int64_t m, int64_t l) {
+  const auto mi = static_cast<blasint>(m), li = static_cast<blasint>(l);
+  std::vector<double> r(static_cast<size_t>(l * l), 0.0);
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, li, mi, 1.0, y.data(), li, 0.0, r.data(), li);  // R (l, l) = Y^T Y
+  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', static_cast<lapack_int>(l), r.data(), static_cast<lapack_int>(l)) != 0)
+    return false;
+  // A pivot tiny against the largest means Y has (nearly) dependent columns: R^-1 would blow up.
+  double largest = 0, smallest = INFINITY;
+  for (int64_t i = 0; i < l; ++i) largest = std::max(largest, r[i * l + i]), smallest = std::min(smallest, r[i * l + i]);
+  if (!(smallest > 1e-6 * largest)) return false;
+  cblas_dtrsm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, mi, li, 1.0, r.data(), li, y.data(), li);
+  return true;
+}
+
+}  // namespace
+
+Tensor cholesky_qr2(const Tensor& y) {
+  const int64_t m = y.size(0), l = y.size(1);
+  MC_CHECK(y.dim() == 2 && m >= l && l > 0, ShapeError, "cholesky_qr2 needs a tall matrix, got " << to_string(y.shape()));
+  // The first pass leaves Q with orthogonality error ~ eps cond(Y)^2; the second, on a Q
+  // that is already nearly orthonormal, brings it to ~eps (Fukaya et al., CholeskyQR2).
+  std::vector<double> q = to_double(y);
+  if (!cholesky_qr_pass(q, m, l) || !cholesky_qr_pass(q, m, l)) return Tensor();
+  return to_float(q, {m, l});
+}
+
+Svd wide_svd(const Tensor& b) {
+  const int64_t l = b.size(0), n = b.size(1);
+  MC_CHECK(b.dim() == 2 && l <= n && l > 0, ShapeError, "wide_svd needs a wide matrix, got " << to_string(b.shape()));
+  const auto li = static_cast<blasint>(l), ni = static_cast<blasint>(n);
+  const std::vector<double> bd = to_double(b);
+  std::vector<double> gram(static_cast<size_t>(l * l), 0.0), eigenvalues(static_cast<size_t>(l));
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, li, ni, 1.0, bd.data(), ni, 0.0, gram.data(), li);  // B B^T (l, l)
+  const lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', static_cast<lapack_int>(l), gram.data(),
+                                         static_cast<lapack_int>(l), eigenvalues.data());
+  MC_CHECK(info == 0, Error, "LAPACKE_dsyevd failed on the Gram matrix of " << to_string(b.shape()) << " (info " << info << ")");
+  // Eigenvalues ascending -> singular values descending; U's column i is eigenvector l-1-i.
+  std::vector<double> u(static_cast<size_t>(l * l));
+  Svd out{Tensor::empty({l, l}), Tensor::empty({l}), Tensor::empty({l, n})};
+  for (int64_t i = 0; i < l; ++i) {
+    const int64_t from = l - 1 - i;
+    for (int64_t r = 0; r < l; ++r) u[r * l + i] = gram[r * l + from];
+    out.s.data()[i] = static_cast<float>(std::sqrt(std::max(eigenvalues[from], 0.0)));
+  }
+  std::vector<double> vt(static_cast<size_t>(l * n));
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, li, ni, li, 1.0, u.data(), li, bd.data(), ni, 0.0, vt.data(), ni);  // U^T B
+  // V^T = S^-1 U^T B. Below ~1e-7 of the largest the singular value is float noise; its right
+  // vector is left at zero rather than amplified noise.
+  const double floor = 1e-7 * std::max<double>(out.s.data()[0], 1e-30);
+  for (int64_t i = 0; i < l; ++i) {
+    const double s = out.s.data()[i];
+    for (int64_t j = 0; j < n; ++j) vt[i * n + j] = s > floor ? vt[i * n + j] / s : 0.0;
+  }
+  std::copy(u.begin(), u.end(), out.u.data());
+  std::copy(vt.begin(), vt.end(), out.vt.data());
+  return out;
 }
 
 Tensor lu_range_basis(const Tensor& y) {
@@ -67,9 +138,12 @@ Svd randomized_svd(const Tensor& a, int64_t k, Rng& rng, int64_t oversample, int
     gemm(a, Trans::Yes, lu_range_basis(y), Trans::No, z);  // Z (n, l) = A^T basis(Y)
     gemm(a, Trans::No, lu_range_basis(z), Trans::No, y);   // Y (m, l) = A basis(Z)
   }
-  const Tensor q = orthonormalize(y);
+  // Y is tall and thin: CholeskyQR2 (BLAS-3, double) is several times faster than Householder;
+  // Householder when Y is too close to rank deficient for it (e.g. rank(A) < l).
+  Tensor q = cholesky_qr2(y);
+  if (!q.defined()) q = orthonormalize(y);
   const Tensor small = matmul(q, a, Trans::Yes, Trans::No);  // (l, n) = Q^T A
-  const Svd s = svd(small);                                   // Ub (l, l), S (l), Vt (l, n)
+  const Svd s = l <= n ? wide_svd(small) : svd(small);        // Ub (l, l), S (l), Vt (l, n)
   const Tensor u_full = matmul(q, s.u);                       // (m, l)
   Svd out{Tensor::empty({m, k}), Tensor::empty({k}), Tensor::empty({k, n})};
   for (int64_t i = 0; i < m; ++i)

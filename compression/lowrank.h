@@ -18,6 +18,16 @@ Svd randomized_svd(const Tensor& a, int64_t k, Rng& rng, int64_t oversample = 10
 // Q (m, l) with orthonormal columns spanning the columns of Y (m, l), m >= l (Householder).
 Tensor orthonormalize(const Tensor& y);
 
+// Q (m, l) with orthonormal columns spanning Y (m, l), m >= l, by Cholesky QR twice in double
+// (CholeskyQR2): BLAS-3 only. An undefined Tensor when Y's columns are too close to dependent
+// for it (then use orthonormalize).
+Tensor cholesky_qr2(const Tensor& y);
+
+// SVD of a wide B (l, n), l <= n, from the eigendecomposition of B B^T in double: U (l, l),
+// S (l) descending, Vt (l, n). Accurate for singular values above ~1e-7 of the largest; rows of
+// Vt for smaller ones are zero.
+Svd wide_svd(const Tensor& b);
+
 // P L (m, l) from the pivoted LU factorization Y = P L U, m >= l: a basis of Y's columns
 // (when Y has full column rank) with entries of magnitude <= 1, not orthonormal.
 Tensor lu_range_basis(const Tensor& y);

@@ -77,6 +77,35 @@ TEST(LowRank, LuRangeBasisSpansYWithBoundedEntries) {
   EXPECT_GT(outside_span(basis, mc::orthonormalize(gaussian(90, 15, 9))), 0.5);
 }
 
+TEST(LowRank, CholeskyQr2IsOrthonormalAndRefusesDependentColumns) {
+  const mc::Tensor y = gaussian(200, 20, 11);
+  const mc::Tensor q = mc::cholesky_qr2(y);
+  ASSERT_TRUE(q.defined());
+  const mc::Tensor gram = mc::matmul(q, q, mc::Trans::Yes, mc::Trans::No);
+  for (int64_t i = 0; i < 20; ++i)
+    for (int64_t j = 0; j < 20; ++j) EXPECT_NEAR(gram.data()[i * 20 + j], i == j ? 1.0 : 0.0, 1e-6);
+  EXPECT_LT(outside_span(y, q), 1e-5);
+  // Rank 5 in 20 columns: Y^T Y is singular, the caller must fall back to Householder.
+  EXPECT_FALSE(mc::cholesky_qr2(exact_rank(200, 20, 5, 12)).defined());
+}
+
+TEST(LowRank, WideSvdMatchesLapack) {
+  const mc::Tensor b = gaussian(30, 200, 13);
+  const mc::Svd ours = mc::wide_svd(b), lapack = mc::svd(b);
+  ASSERT_EQ(ours.vt.shape(), (mc::Shape{30, 200}));
+  for (int64_t i = 0; i < 30; ++i) EXPECT_NEAR(ours.s.data()[i], lapack.s.data()[i], 1e-5 * lapack.s.data()[0]) << i;
+  // U S Vt reproduces B, and Vt's rows are orthonormal.
+  mc::Tensor us = ours.u.clone();
+  for (int64_t r = 0; r < 30; ++r)
+    for (int64_t c = 0; c < 30; ++c) us.data()[r * 30 + c] *= ours.s.data()[c];
+  const mc::Tensor back = mc::matmul(us, ours.vt);
+  double diff = 0, norm = 0;
+  for (int64_t i = 0; i < b.numel(); ++i) diff += std::pow(double(back.data()[i]) - b.data()[i], 2), norm += std::pow(double(b.data()[i]), 2);
+  EXPECT_LT(std::sqrt(diff / norm), 1e-5);
+  const mc::Tensor vvt = mc::matmul(ours.vt, ours.vt, mc::Trans::No, mc::Trans::Yes);
+  for (int64_t i = 0; i < 30; ++i) EXPECT_NEAR(vvt.data()[i * 30 + i], 1.0, 1e-5);
+}
+
 TEST(LowRank, AutoPicksRandomizedOnlyForLargeMatricesAndSmallRank) {
   mc::LowRankSettings s;
   s.rank = 16;
