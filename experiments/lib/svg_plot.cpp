@@ -54,18 +54,22 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
 
 std::string render_svg(const Figure& f) {
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  // Bounds are kept in axis coordinates (log10 of the value on a log axis).
   const auto tx = [&](double x) { return f.log_x ? std::log10(x) : x; };
+  const auto ty = [&](double y) { return f.log_y ? std::log10(y) : y; };
+  const auto drawable = [&](double x, double y) { return std::isfinite(y) && (!f.log_x || x > 0) && (!f.log_y || y > 0); };
   for (const Series& s : f.series) {
     MC_CHECK(s.x.size() == s.y.size(), ValueError, "plot series '" << s.label << "': x and y differ in length");
     for (size_t i = 0; i < s.x.size(); ++i) {
-      if (!std::isfinite(s.y[i]) || (f.log_x && s.x[i] <= 0)) continue;
+      if (!drawable(s.x[i], s.y[i])) continue;
       x0 = std::min(x0, tx(s.x[i]));
       x1 = std::max(x1, tx(s.x[i]));
-      y0 = std::min(y0, s.y[i]);
-      y1 = std::max(y1, s.y[i]);
+      y0 = std::min(y0, ty(s.y[i]));
+      y1 = std::max(y1, ty(s.y[i]));
     }
   }
-  for (const Line& l : f.horizontal) y0 = std::min(y0, l.value), y1 = std::max(y1, l.value);
+  for (const Line& l : f.horizontal)
+    if (!f.log_y || l.value > 0) y0 = std::min(y0, ty(l.value)), y1 = std::max(y1, ty(l.value));
   for (const Line& l : f.vertical) x0 = std::min(x0, tx(l.value)), x1 = std::max(x1, tx(l.value));
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   if (x1 == x0) x0 -= 0.5, x1 += 0.5;
@@ -80,7 +84,7 @@ std::string render_svg(const Figure& f) {
   const double left = 70, right = 190, top = 40, bottom = 55;
   const double pw = f.width - left - right, ph = f.height - top - bottom;
   const auto px = [&](double x) { return left + (tx(x) - x0) / (x1 - x0) * pw; };
-  const auto py = [&](double y) { return top + (1 - (y - y0) / (y1 - y0)) * ph; };
+  const auto py = [&](double y) { return top + (1 - (ty(y) - y0) / (y1 - y0)) * ph; };
 
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << f.width << "\" height=\"" << f.height
@@ -89,7 +93,17 @@ std::string render_svg(const Figure& f) {
   o << "<text x=\"" << left + pw / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">"
     << escape(f.title) << "</text>\n";
   // Grid and ticks.
-  for (double t : nice_ticks(y0, y1, 6)) {
+  std::vector<double> yt;
+  if (f.log_y) {  // 1, 1.5, 2, 3, 5, 7 per decade: a handful of ticks even over a short range
+    for (double e = std::floor(y0); e <= y1; e += 1)
+      for (double m : {1.0, 1.5, 2.0, 3.0, 5.0, 7.0}) {
+        const double v = std::log10(m) + e;
+        if (v >= y0 && v <= y1) yt.push_back(std::pow(10.0, v));
+      }
+  } else {
+    yt = nice_ticks(y0, y1, 6);
+  }
+  for (double t : yt) {
     o << "<line x1=\"" << left << "\" x2=\"" << left + pw << "\" y1=\"" << py(t) << "\" y2=\"" << py(t)
       << "\" stroke=\"#e5e5e5\"/>\n";
     o << "<text x=\"" << left - 6 << "\" y=\"" << py(t) + 4 << "\" text-anchor=\"end\">" << fmt(t) << "</text>\n";
@@ -113,12 +127,14 @@ std::string render_svg(const Figure& f) {
   o << "<text x=\"" << left + pw / 2 << "\" y=\"" << f.height - 14 << "\" text-anchor=\"middle\">" << escape(f.x_label)
     << (f.log_x ? " (log scale)" : "") << "</text>\n";
   o << "<text transform=\"translate(18," << top + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\">" << escape(f.y_label)
-    << "</text>\n";
+    << (f.log_y ? " (log scale)" : "") << "</text>\n";
   // Reference lines.
   for (const Line& l : f.horizontal) {
+    if (f.log_y && !(l.value > 0)) continue;
     o << "<line x1=\"" << left << "\" x2=\"" << left + pw << "\" y1=\"" << py(l.value) << "\" y2=\"" << py(l.value)
       << "\" stroke=\"#555\" stroke-dasharray=\"6,4\" stroke-width=\"1.5\"/>\n";
-    o << "<text x=\"" << left + pw - 4 << "\" y=\"" << py(l.value) - 5 << "\" text-anchor=\"end\" fill=\"#555\">"
+    // Labelled at the left, where the compressed lines are furthest from the baseline.
+    o << "<text x=\"" << left + 4 << "\" y=\"" << py(l.value) - 5 << "\" text-anchor=\"start\" fill=\"#555\">"
       << escape(l.label) << "</text>\n";
   }
   for (const Line& l : f.vertical) {
@@ -132,7 +148,7 @@ std::string render_svg(const Figure& f) {
     const char* colour = kColours[k % (sizeof kColours / sizeof *kColours)];
     std::vector<std::pair<double, double>> pts;
     for (size_t i = 0; i < s.x.size(); ++i)
-      if (std::isfinite(s.y[i]) && (!f.log_x || s.x[i] > 0)) pts.emplace_back(s.x[i], s.y[i]);
+      if (drawable(s.x[i], s.y[i])) pts.emplace_back(s.x[i], s.y[i]);
     std::sort(pts.begin(), pts.end());
     o << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"2\" points=\"";
     for (auto [x, y] : pts) o << px(x) << "," << py(y) << " ";

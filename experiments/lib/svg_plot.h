@@ -1,6 +1,6 @@
 // Line plots as standalone SVG files, drawn by the experiment binaries themselves (no plotting
 // dependency): one line per series, optional horizontal reference lines (a baseline) and
-// vertical markers (a compression event), linear or log x axis, a legend.
+// vertical markers (a compression event), linear or log axes, a legend.
 #pragma once
 
 #include <string>
@@ -26,6 +26,7 @@ struct Figure {
   std::vector<Line> horizontal;  // e.g. the uncompressed baseline
   std::vector<Line> vertical;    // e.g. "compression begins"
   int width = 720, height = 440;
+  bool log_y = false;  // e.g. perplexity, whose log is the loss
 };
 
 std::string render_svg(const Figure& figure);

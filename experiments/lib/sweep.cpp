@@ -283,10 +283,12 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
   const std::string task_title = task.name() == "cifar10" ? "CIFAR-10" : "PTB";
   plot::Figure f1{task_title + ": " + metric + " vs compression ratio (" + p.name + ")",
                   "stored size of the compressed layers / dense size", metric, true, {}, baseline, {}};
+  f1.log_y = !task.higher_is_better();  // perplexity: its log is the loss, and bad points would flatten the rest
   for (auto& [m, s] : by_ratio) f1.series.push_back(s);
   plot::write_svg(out_dir + "/" + metric + "_vs_ratio.svg", f1);
   plot::Figure f2{task_title + ": " + metric + " vs model size on disk (" + p.name + ")", "exported model file (MB)", metric, true, {},
                   {}, {}};
+  f2.log_y = f1.log_y;
   for (auto& [m, s] : by_disk) f2.series.push_back(s);
   for (const auto& r : results)
     if (r["method"] == "none") f2.series.push_back({"uncompressed", {r["disk_bytes"].get<double>() / 1e6}, {r[metric].get<double>()}});

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <filesystem>
 #include <regex>
 
@@ -30,6 +32,28 @@ TEST(SvgPlot, OneLinePerSeriesBaselineAndEventMarker) {
   EXPECT_EQ(count("stroke-dasharray=\"4,3\""), 1u);  // the event marker
   EXPECT_NE(svg.find("&lt;test&gt;"), std::string::npos);  // escaped title
   EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+TEST(SvgPlot, LogYAxisPlacesDecadesEvenlyAndSkipsNonPositiveValues) {
+  mc::plot::Figure f;
+  f.log_y = true;
+  f.series.push_back({"perplexity", {1, 2, 3, 4}, {100, 1000, 10000, -1}});  // -1 cannot be drawn on a log axis
+  f.horizontal.push_back({"uncompressed", 100});
+  const std::string svg = mc::plot::render_svg(f);
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+  EXPECT_NE(svg.find("(log scale)"), std::string::npos);
+  // The polyline's three points: equal steps in log10(y) are equal steps on the page.
+  const size_t at = svg.find("points=\"");
+  ASSERT_NE(at, std::string::npos);
+  std::istringstream points(svg.substr(at + 8));
+  double y[3];
+  for (double& v : y) {
+    double x;
+    char comma;
+    points >> x >> comma >> v;
+  }
+  EXPECT_NEAR(y[0] - y[1], y[1] - y[2], 1e-3);  // coordinates are printed to 6 digits
+  EXPECT_GT(y[0] - y[1], 10);  // and a decade is visibly tall
 }
 
 TEST(RunLog, AppendsTruncatesOnResumeAndReadsBack) {
