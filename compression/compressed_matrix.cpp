@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "compression/util.h"
 #include "core/blas.h"
 #include "core/error.h"
 
@@ -13,6 +14,11 @@ void CompressedMatrix::multiply(const Tensor& x, Tensor& y) const {
                     << " matrix");
   const Tensor dense = materialize();
   gemm(x, Trans::No, dense, Trans::No, y);
+}
+
+void CompressedMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const {
+  multiply(x, y);
+  add_rows(bias, y);
 }
 
 void CompressedMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx,

@@ -53,6 +53,10 @@ class CompressedMatrix {
 
   // y (batch, n) = x (batch, m) Â. Default: materialize, then one sgemm.
   virtual void multiply(const Tensor& x, Tensor& y) const;
+  // y (batch, n) = x Â + bias (n): a layer's affine map. Default: multiply, then one pass
+  // adding the bias; methods whose product ends in an sgemm start y at the bias and let the
+  // sgemm add into it (beta = 1), which saves that pass over y.
+  virtual void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const;
   // dx (batch, m) = dy Â^T (skipped when dx is null) and factor gradients added as in
   // materialize_backward. Default: through materialize and materialize_backward.
   virtual void multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& factor_grads) const;

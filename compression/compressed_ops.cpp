@@ -1,5 +1,7 @@
 #include "compression/compressed_ops.h"
 
+#include <algorithm>
+
 #include "autograd/node.h"
 #include "core/error.h"
 
@@ -32,6 +34,39 @@ Var compressed_multiply(const Var& x, const std::shared_ptr<CompressedMatrix>& m
                   matrix->multiply_backward(xv, g[0], need[0] ? &dx : nullptr, factor_grads);
                   Grads grads = factor_grads_to_inputs(factor_grads, need, 1);
                   grads[0] = dx;
+                  return grads;
+                });
+}
+
+Var compressed_affine(const Var& x, const std::shared_ptr<CompressedMatrix>& matrix, const std::vector<Var>& factors,
+                      const Var& bias) {
+  MC_CHECK(x.value().dim() == 2 && x.shape()[1] == matrix->rows() && bias.value().numel() == matrix->cols(), ShapeError,
+           matrix->method() << " affine: input " << to_string(x.shape()) << " and bias " << to_string(bias.shape())
+                            << " do not fit a " << matrix->rows() << "x" << matrix->cols() << " matrix");
+  Tensor y = Tensor::empty({x.shape()[0], matrix->cols()});
+  matrix->multiply_add_bias(x.value(), bias.value(), y);
+  // Inputs [x, bias, factors...].
+  std::vector<Var> inputs{x, bias};
+  inputs.insert(inputs.end(), factors.begin(), factors.end());
+  return record("compressed_affine", std::move(y), std::move(inputs),
+                [matrix, saved_x = SavedTensor(x.value(), "compressed_affine")](const Grads& g, const Needs& need) {
+                  const Tensor& xv = saved_x.get();
+                  const Tensor& dy = g[0];
+                  std::vector<Tensor> factor_grads(matrix->factors().size());
+                  Tensor dx;
+                  if (need[0]) dx = Tensor::empty(xv.shape());
+                  matrix->multiply_backward(xv, dy, need[0] ? &dx : nullptr, factor_grads);
+                  Grads grads = factor_grads_to_inputs(factor_grads, need, 2);
+                  grads[0] = dx;
+                  if (need[1]) {  // d bias (n) = column sums of dy (batch, n), in double
+                    const int64_t rows = dy.size(0), n = dy.size(1);
+                    std::vector<double> sums(static_cast<size_t>(n), 0.0);
+                    for (int64_t r = 0; r < rows; ++r)
+                      for (int64_t j = 0; j < n; ++j) sums[static_cast<size_t>(j)] += dy.data()[r * n + j];
+                    Tensor db = Tensor::empty({n});
+                    std::copy(sums.begin(), sums.end(), db.data());
+                    grads[1] = std::move(db);
+                  }
                   return grads;
                 });
 }

@@ -13,6 +13,9 @@ namespace mc {
 
 // x (batch, m) -> x Â (batch, n)
 Var compressed_multiply(const Var& x, const std::shared_ptr<CompressedMatrix>& matrix, const std::vector<Var>& factors);
+// x (batch, m), bias (n) -> x Â + bias (batch, n), the bias added inside the product
+Var compressed_affine(const Var& x, const std::shared_ptr<CompressedMatrix>& matrix, const std::vector<Var>& factors,
+                      const Var& bias);
 // Â (m, n)
 Var compressed_dense(const std::shared_ptr<CompressedMatrix>& matrix, const std::vector<Var>& factors);
 

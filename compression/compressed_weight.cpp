@@ -30,6 +30,8 @@ std::vector<Var> FactoredWeight::factor_vars() {
 
 Var FactoredWeight::multiply(const Var& x) { return compressed_multiply(x, matrix_, factor_vars()); }
 
+Var FactoredWeight::affine(const Var& x, const Var& bias) { return compressed_affine(x, matrix_, factor_vars(), bias); }
+
 Var FactoredWeight::dense() { return compressed_dense(matrix_, factor_vars()); }
 
 BlendedWeight::BlendedWeight(Var a, ParamGroup a_group, std::shared_ptr<CompressedMatrix> matrix, ParamGroup factor_group,
@@ -44,6 +46,8 @@ Var BlendedWeight::multiply(const Var& x) {
   const float a = static_cast<float>(alpha_);
   return add(scale(matmul(x, own_parameter("A")), a), scale(FactoredWeight::multiply(x), 1.0f - a));
 }
+
+Var BlendedWeight::affine(const Var& x, const Var& bias) { return add(multiply(x), bias); }
 
 Var BlendedWeight::dense() {
   const float a = static_cast<float>(alpha_);

@@ -22,6 +22,7 @@ class FactoredWeight : public Weight {
   int64_t cols() const override { return matrix_->cols(); }
   Var multiply(const Var& x) override;
   Var dense() override;
+  Var affine(const Var& x, const Var& bias) override;  // the method's product with the bias folded in
   const std::shared_ptr<CompressedMatrix>& matrix() const { return matrix_; }
 
  protected:
@@ -37,6 +38,7 @@ class BlendedWeight : public FactoredWeight {
   std::string type() const override { return "BlendedWeight"; }
   Var multiply(const Var& x) override;
   Var dense() override;
+  Var affine(const Var& x, const Var& bias) override;  // multiply (both terms), then the bias
   double alpha() const { return alpha_; }
   void set_alpha(double alpha) { alpha_ = alpha; }
 

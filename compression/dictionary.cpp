@@ -117,6 +117,14 @@ void DictionaryMatrix::multiply(const Tensor& x, Tensor& y) const {
   gemm(t, Trans::No, d_, Trans::No, y);  // y (batch, n) = t D
 }
 
+void DictionaryMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const {
+  MC_CHECK(x.dim() == 2 && x.size(1) == rows(), ShapeError,
+           "dictionary multiply: input " << to_string(x.shape()) << " does not fit a " << rows() << "x" << cols() << " matrix");
+  const Tensor t = sparse_left(x);
+  fill_rows(bias, y);
+  gemm(t, Trans::No, d_, Trans::No, y, 1.0f, 1.0f);  // y (batch, n) = bias + t D
+}
+
 void DictionaryMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {
   const int64_t batch = x.size(0), m = rows(), K = atoms();
   const Tensor t = sparse_left(x);                          // (batch, K)

@@ -28,6 +28,7 @@ class DictionaryMatrix final : public CompressedMatrix {
   Tensor materialize() const override;
   void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;
   void multiply(const Tensor& x, Tensor& y) const override;
+  void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override;
   void multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& factor_grads) const override;
   // nnz * (32 + ceil(log2 atoms)) + atoms * n * 32, plus m * ceil(log2(max_row + 1)) for the
   // per-row counts when the rows do not all hold the same number of nonzeros.

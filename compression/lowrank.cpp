@@ -178,6 +178,14 @@ void LowRankMatrix::multiply(const Tensor& x, Tensor& y) const {
   gemm(t, Trans::No, c_, Trans::No, y);  // y (batch, n) = t C
 }
 
+void LowRankMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const {
+  MC_CHECK(x.dim() == 2 && x.size(1) == rows(), ShapeError,
+           "lowrank multiply: input " << to_string(x.shape()) << " does not fit a " << rows() << "x" << cols() << " matrix");
+  const Tensor t = matmul(x, b_);                    // (batch, k)
+  fill_rows(bias, y);
+  gemm(t, Trans::No, c_, Trans::No, y, 1.0f, 1.0f);  // y (batch, n) = bias + t C
+}
+
 void LowRankMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {
   const Tensor t = matmul(x, b_);                         // (batch, k), recomputed: cheaper than storing
   const Tensor dt = matmul(dy, c_, Trans::No, Trans::Yes);  // (batch, k) = dy C^T

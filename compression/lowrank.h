@@ -45,6 +45,7 @@ class LowRankMatrix final : public CompressedMatrix {
   Tensor materialize() const override;
   void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;
   void multiply(const Tensor& x, Tensor& y) const override;
+  void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override;
   void multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& factor_grads) const override;
   int64_t stored_bits() const override { return 32 * (rows() + cols()) * rank(); }
 

@@ -79,6 +79,17 @@ void SimhashMatrix::multiply(const Tensor& x, Tensor& y) const {
     for (int64_t j = 0; j < n_; ++j) y.data()[b * n_ + j] *= d[j];
 }
 
+void SimhashMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const {
+  MC_CHECK(x.dim() == 2 && x.size(1) == m_ && bias.numel() == n_, ShapeError,
+           "simhash multiply: input " << to_string(x.shape()) << " or bias " << to_string(bias.shape()) << " does not fit a "
+                                      << m_ << "x" << n_ << " matrix");
+  gemm(x, Trans::No, rs_, Trans::No, y);  // (batch, n) = x (R S)
+  const Tensor e = effective_scale();
+  const float *d = e.data(), *b = bias.data();
+  for (int64_t r = 0; r < y.size(0); ++r)  // the scale and the bias in one pass
+    for (int64_t j = 0; j < n_; ++j) y.data()[r * n_ + j] = y.data()[r * n_ + j] * d[j] + b[j];
+}
+
 void SimhashMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {
   const int64_t batch = x.size(0);
   const Tensor u = matmul(x, rs_);  // (batch, n) = x R S, before the scale

@@ -25,6 +25,7 @@ class SimhashMatrix final : public CompressedMatrix {
   Tensor materialize() const override;
   void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;
   void multiply(const Tensor& x, Tensor& y) const override;
+  void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override;
   void multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& factor_grads) const override;
   // 64-bit seed + k n sign bits + n float32 scales.
   int64_t stored_bits() const override { return 64 + k_ * n_ + 32 * n_; }

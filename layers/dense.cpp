@@ -2,7 +2,6 @@
 
 #include "autograd/ops.h"
 #include "core/error.h"
-#include "layers/affine_op.h"
 
 namespace mc {
 
@@ -17,10 +16,7 @@ Var Dense::forward(const Var& x) {
   auto w = weight();
   MC_CHECK(x.value().dim() == 2 && x.shape()[1] == w->rows(), ShapeError,
            "Dense expects input (batch, " << w->rows() << "), got " << to_string(x.shape()));
-  // The plain dense weight takes the fused path (bias folded into the sgemm); any other
-  // weight (a compressed one) keeps its own multiply().
-  if (dynamic_cast<DenseWeight*>(w.get()) != nullptr) return affine(x, w->dense(), own_parameter("bias"));
-  return add(w->multiply(x), own_parameter("bias"));
+  return w->affine(x, own_parameter("bias"));  // the seam folds the bias in where it can
 }
 
 }  // namespace mc

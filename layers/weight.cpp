@@ -2,6 +2,7 @@
 
 #include "autograd/ops.h"
 #include "core/error.h"
+#include "layers/affine_op.h"
 
 namespace mc {
 
@@ -16,5 +17,9 @@ int64_t DenseWeight::cols() const { return const_cast<DenseWeight*>(this)->own_p
 Var DenseWeight::multiply(const Var& x) { return matmul(x, own_parameter("A")); }
 
 Var DenseWeight::dense() { return own_parameter("A"); }
+
+Var DenseWeight::affine(const Var& x, const Var& bias) { return mc::affine(x, own_parameter("A"), bias); }
+
+Var Weight::affine(const Var& x, const Var& bias) { return add(multiply(x), bias); }
 
 }  // namespace mc

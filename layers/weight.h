@@ -18,6 +18,9 @@ class Weight : public Module {
   virtual int64_t cols() const = 0;
   virtual Var multiply(const Var& x) = 0;  // x (batch, rows) -> (batch, cols)
   virtual Var dense() = 0;                 // the effective (rows, cols) matrix, differentiable
+  // x W + bias (cols): a layer's affine map. Default: multiply, then add; seams that can fold
+  // the bias into their product override it.
+  virtual Var affine(const Var& x, const Var& bias);
 };
 
 // The uncompressed weight: one parameter "A" (rows, cols).
@@ -29,6 +32,7 @@ class DenseWeight : public Weight {
   int64_t cols() const override;
   Var multiply(const Var& x) override;
   Var dense() override;
+  Var affine(const Var& x, const Var& bias) override;  // one sgemm with the bias as its C
 };
 
 }  // namespace mc

@@ -67,6 +67,14 @@ inline void check_method(mc::CompressedMatrix& c, uint64_t seed, int samples = 1
   const mc::Tensor ref = mc::matmul(x, c.materialize());
   EXPECT_LT(max_abs_diff(y, ref), 1e-4 * (1.0 + max_abs(ref))) << c.method();
 
+  // multiply_add_bias == multiply + bias on every row
+  const mc::Tensor bias = gaussian(1, n, seed + 4);
+  mc::Tensor yb = mc::Tensor::empty({batch, n});
+  c.multiply_add_bias(x, bias, yb);
+  for (int64_t r = 0; r < batch; ++r)
+    for (int64_t j = 0; j < n; ++j)
+      EXPECT_NEAR(yb.data()[r * n + j], y.data()[r * n + j] + bias.data()[j], 1e-4 * (1.0 + max_abs(ref))) << c.method();
+
   const std::vector<mc::Factor> factors = c.factors();
   std::vector<mc::Tensor> g_mul, g_mat;
   mc::Tensor dx = mc::Tensor::empty({batch, m});

@@ -114,7 +114,9 @@ TEST_P(ApplyCompression, MutatesMidTrainingAndKeepsLearning) {
   for (const mc::Factor& f : weight->matrix()->factors()) {
     const std::string name = "fc1.weight." + f.name;
     EXPECT_EQ(net.has_parameter(name), f.trainable) << name;
-    if (f.trainable) EXPECT_TRUE(net.parameter(name).grad().defined()) << name;
+    if (f.trainable) {
+      EXPECT_TRUE(net.parameter(name).grad().defined()) << name;
+    }
   }
   // Loss keeps falling after the switch, and ends below where the compression began.
   const float at_switch = losses[200], end = losses.back();
