@@ -29,6 +29,7 @@ struct Cifar10Loader::State {
   size_t capacity;
   int64_t per_epoch;
   int64_t start_batch;
+  ExampleRange share;
   int64_t epochs_completed = 0;
 
   std::mutex mu;
@@ -38,8 +39,8 @@ struct Cifar10Loader::State {
   bool stop = false;
   std::thread producer;
 
-  State(const Cifar10Split& s, int64_t b, bool a, uint64_t sd, int prefetch, int64_t start)
-      : split(s), batch(b), augment(a), seed(sd), capacity(static_cast<size_t>(prefetch)), start_batch(start) {
+  State(const Cifar10Split& s, int64_t b, bool a, uint64_t sd, int prefetch, int64_t start, ExampleRange sh)
+      : split(s), batch(b), augment(a), seed(sd), capacity(static_cast<size_t>(prefetch)), start_batch(start), share(sh) {
     const int64_t n = split.size();
     per_epoch = augment ? n / batch : (n + batch - 1) / batch;
     epochs_completed = start_batch / per_epoch;
@@ -77,11 +78,18 @@ struct Cifar10Loader::State {
               for (int64_t i = 0; i < count; ++i) sample_augment(rng);
             continue;
           }
+          // This loader's share of the batch; the others' random draws are still taken, in order.
+          const int64_t from = std::min(share.begin, count), to = share.end < 0 ? count : std::min(share.end, count);
+          if (augment)
+            for (int64_t i = 0; i < from; ++i) sample_augment(rng);
           Batch out;
-          out.images = Tensor::empty({count, kCifarChannels, kCropSide, kCropSide});
-          out.labels.resize(static_cast<size_t>(count));
-          assemble_batch(split, std::span<const int64_t>(order).subspan(static_cast<size_t>(begin), static_cast<size_t>(count)),
+          out.images = Tensor::empty({to - from, kCifarChannels, kCropSide, kCropSide});
+          out.labels.resize(static_cast<size_t>(to - from));
+          assemble_batch(split,
+                         std::span<const int64_t>(order).subspan(static_cast<size_t>(begin + from), static_cast<size_t>(to - from)),
                          augment, rng, out.images.data(), out.labels.data());
+          if (augment)
+            for (int64_t i = to; i < count; ++i) sample_augment(rng);
           if (!push(std::move(out))) return;
         }
         Batch end;
@@ -97,7 +105,7 @@ struct Cifar10Loader::State {
 };
 
 Cifar10Loader::Cifar10Loader(const Cifar10Split& split, int64_t batch, bool augment, uint64_t seed, int prefetch,
-                             int64_t start_batch) {
+                             int64_t start_batch, ExampleRange share) {
   MC_CHECK(start_batch >= 0, ValueError, "Cifar10Loader: start_batch must not be negative, got " << start_batch);
   MC_CHECK(batch > 0, ValueError, "Cifar10Loader: batch must be positive, got " << batch);
   MC_CHECK(prefetch > 0, ValueError, "Cifar10Loader: prefetch must be positive, got " << prefetch);
@@ -107,7 +115,9 @@ Cifar10Loader::Cifar10Loader(const Cifar10Split& split, int64_t batch, bool augm
   MC_CHECK(!augment || split.size() >= batch, ValueError,
            "Cifar10Loader: batch " << batch << " is larger than the split (" << split.size()
                                    << " images), so training would get no full batch");
-  state_ = std::make_unique<State>(split, batch, augment, seed, prefetch, start_batch);
+  MC_CHECK(share.begin >= 0 && share.begin < batch && (share.end < 0 || (share.end > share.begin && share.end <= batch)), ValueError,
+           "Cifar10Loader: share [" << share.begin << ", " << share.end << ") is not a non-empty part of a batch of " << batch);
+  state_ = std::make_unique<State>(split, batch, augment, seed, prefetch, start_batch, share);
   state_->producer = std::thread([s = state_.get()] { s->produce(); });
 }
 

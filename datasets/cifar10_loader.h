@@ -19,6 +19,12 @@
 
 namespace mc::data {
 
+// Which examples of every batch a loader decodes and augments, [begin, end) (end < 0: to the
+// end). Data parallelism: each rank builds only its share of the global batch.
+struct ExampleRange {
+  int64_t begin = 0, end = -1;
+};
+
 class Cifar10Loader {
  public:
   // `split` must outlive the loader. augment = true: the training pipeline, a new shuffle
@@ -28,8 +34,10 @@ class Cifar10Loader {
   // start_batch: resume as if that many batches (counted over all epochs, end-of-epoch
   // markers not included) had already been taken: the next batch is bit-identical to the one
   // an uninterrupted loader would give then. Skipped batches cost only their random draws.
+  // share: only those examples of each batch are returned; the random draws are the whole
+  // batch's, so they equal the same rows of the whole batch.
   Cifar10Loader(const Cifar10Split& split, int64_t batch, bool augment, uint64_t seed, int prefetch = 2,
-                int64_t start_batch = 0);
+                int64_t start_batch = 0, ExampleRange share = {});
   ~Cifar10Loader();
   Cifar10Loader(const Cifar10Loader&) = delete;
   Cifar10Loader& operator=(const Cifar10Loader&) = delete;

@@ -48,18 +48,16 @@ float Cifar10Task::train_step(int64_t step, CompressionController* compression) 
   // One batch per step: the data position is the step, so a resumed run sees the same batches.
   if (!loader_ || loader_next_ != step) {
     loader_.reset();
-    loader_ = std::make_unique<data::Cifar10Loader>(train_, recipe_.batch, true, seed_, 2, step);
+    // Data parallel: this rank decodes and augments only its share of the global batch (the
+    // rows the whole batch would have there).
+    const BatchShare mine = parallel_ ? parallel_->share(recipe_.batch) : BatchShare{0, recipe_.batch};
+    loader_ = std::make_unique<data::Cifar10Loader>(train_, recipe_.batch, true, seed_, 2, step,
+                                                    data::ExampleRange{mine.begin, mine.end});
   }
   Tensor images;
   std::vector<int32_t> labels;
   if (!loader_->next(images, labels)) loader_->next(images, labels);  // an epoch ended
   loader_next_ = step + 1;
-
-  if (parallel_) {  // this rank's share of the global batch (the loader drew all of it, the same on every rank)
-    const BatchShare mine = parallel_->share(images.size(0));
-    images = images.rows(mine.begin, mine.end);
-    labels = std::vector<int32_t>(labels.begin() + mine.begin, labels.begin() + mine.end);
-  }
 
   optimizer_->set_learning_rate(static_cast<float>(learning_rate(step)));
   Var loss = softmax_cross_entropy(model_->forward(Var(images)), labels);

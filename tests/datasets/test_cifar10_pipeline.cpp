@@ -2,6 +2,8 @@
 // centre crop and flip, output statistics, and the loader's determinism and epochs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -253,4 +255,30 @@ TEST(Cifar10Loader, ResumesAtAnyBatchBitIdentically) {
       EXPECT_EQ(resumed[i], all[static_cast<size_t>(start) + i]) << "start " << start << ", batch " << i;
   }
   EXPECT_THROW(Cifar10Loader(s, 32, true, 9, 2, -1), mc::ValueError);
+}
+
+// Data parallelism: a loader for examples [begin, end) of every batch gives exactly those rows
+// of the whole batch, augmentation included, also when resumed and across epochs.
+TEST(Cifar10Loader, ShareOfEveryBatchEqualsThoseRowsOfTheWholeBatch) {
+  const Cifar10Split s = generated_split(200, 8);
+  const int64_t row = 3 * 24 * 24;
+  auto batches = [&](int64_t start, mc::data::ExampleRange share, std::vector<std::vector<int32_t>>* labels) {
+    Cifar10Loader loader(s, 32, true, 9, 2, start, share);
+    std::vector<std::vector<float>> out;
+    mc::Tensor x;
+    std::vector<int32_t> y;
+    while (out.size() < 8)
+      if (loader.next(x, y)) out.push_back(take(x)), labels->push_back(y);
+    return out;
+  };
+  std::vector<std::vector<int32_t>> whole_labels, part_labels;
+  const auto whole = batches(3, {}, &whole_labels);
+  const auto part = batches(3, {10, 21}, &part_labels);
+  for (size_t b = 0; b < whole.size(); ++b) {
+    ASSERT_EQ(part[b].size(), static_cast<size_t>(11 * row));
+    EXPECT_TRUE(std::equal(part[b].begin(), part[b].end(), whole[b].begin() + 10 * row)) << "batch " << b;
+    EXPECT_TRUE(std::equal(part_labels[b].begin(), part_labels[b].end(), whole_labels[b].begin() + 10)) << "batch " << b;
+  }
+  EXPECT_THROW(Cifar10Loader(s, 32, true, 9, 2, 0, {20, 20}), mc::ValueError);  // empty
+  EXPECT_THROW(Cifar10Loader(s, 32, true, 9, 2, 0, {0, 33}), mc::ValueError);   // past the batch
 }
