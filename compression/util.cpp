@@ -128,6 +128,7 @@ void add_rows(const Tensor& bias, Tensor& y) {
   const int64_t n = y.size(1);
   const float* b = bias.data();
   float* out = y.data();
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < y.size(0); ++r)
     for (int64_t j = 0; j < n; ++j) out[r * n + j] += b[j];
 }
@@ -136,6 +137,7 @@ void fill_rows(const Tensor& bias, Tensor& y) {
   MC_CHECK(y.dim() == 2 && bias.numel() == y.size(1), ShapeError,
            "bias " << to_string(bias.shape()) << " does not fit rows of " << to_string(y.shape()));
   const int64_t n = y.size(1);
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < y.size(0); ++r) std::copy(bias.data(), bias.data() + n, y.data() + r * n);
 }
 
