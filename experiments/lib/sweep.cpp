@@ -175,7 +175,9 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
   for (size_t i = 0; i < mine.size(); ++i) {
     const Branch& b = mine[i];
     const std::string dir = o.out_dir + "/branches/" + b.id();
-    const std::string label = "[" + std::to_string(i + 1) + "/" + std::to_string(mine.size()) + " " + b.id() + "]";
+    std::ostringstream label_text;  // "[3/25 lowrank-0.25]"
+    label_text << "[" << i + 1 << "/" << mine.size() << " " << b.id() << "]";
+    const std::string label = label_text.str();
     if (ranks.agree(fs::exists(dir + "/result.json"))) {
       if (writes) std::fprintf(stderr, "%s already finished, skipped\n", label.c_str());
       continue;
