@@ -148,7 +148,21 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
   run["preset"] = {{"name", p.name}, {"total_steps", p.total_steps}, {"begin_step", p.begin_step}, {"frequency", p.frequency},
                    {"alpha_decrement", p.alpha_decrement}, {"prune_end_step", p.prune_end_step}};
   run["layers"] = layers;
-  if (writes) write_file_atomically(o.out_dir + "/run-" + std::to_string(o.shard) + "-of-" + std::to_string(o.shards) + ".json", run.dump(2));
+  if (writes) {
+    // A resumed sweep keeps the records of the runs before it (their commands, revisions and
+    // start times): its branches may have been trained by several of them.
+    const std::string record = o.out_dir + "/run-" + std::to_string(o.shard) + "-of-" + std::to_string(o.shards) + ".json";
+    if (fs::exists(record)) {
+      nlohmann::json before = nlohmann::json::parse(read_file(record), nullptr, /*allow_exceptions=*/false);
+      if (before.is_object()) {
+        nlohmann::json earlier = before.value("earlier_runs", nlohmann::json::array());
+        before.erase("earlier_runs");
+        earlier.push_back(before);
+        run["earlier_runs"] = earlier;
+      }
+    }
+    write_file_atomically(record, run.dump(2));
+  }
 
   // The shared prefix: training until compression begins, once for every branch.
   const std::string prefix_dir = o.out_dir + "/prefix";

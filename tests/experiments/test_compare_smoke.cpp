@@ -129,6 +129,11 @@ TEST(CompareSmoke, Cifar10WritesEveryOutputAndSkipsFinishedBranches) {
   EXPECT_EQ(log.find("steps/s"), std::string::npos) << log;
   EXPECT_NE(log.find("already finished"), std::string::npos) << log;
   EXPECT_EQ(mc::read_file(out + "/results.csv"), before);
+  // ... and keeps the first run's record under earlier_runs.
+  const auto again = nlohmann::json::parse(mc::read_file(out + "/run-0-of-1.json"));
+  ASSERT_TRUE(again.contains("earlier_runs")) << again.dump();
+  ASSERT_EQ(again["earlier_runs"].size(), 1u);
+  EXPECT_EQ(again["earlier_runs"][0]["started_utc"], info["started_utc"]);
   fs::remove_all(out);
 }
 
