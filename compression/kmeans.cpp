@@ -344,7 +344,7 @@ std::unique_ptr<CompressedMatrix> KMeansCompressor::compress(const Tensor& a, Rn
   const float* p = a.data();
   if (b == 1) {
     std::vector<float> c = kmeans_1d(p, count, L, iters, restarts, rng);
-    if (s_.zero_centroid) {
+    if (s_.zero_centroid && L >= 3) {
       // Sorted centroids stay sorted when the one nearest zero becomes 0 (its neighbours have
       // the opposite sign or a larger magnitude).
       size_t z = 0;
@@ -371,7 +371,7 @@ std::unique_ptr<CompressedMatrix> KMeansCompressor::compress(const Tensor& a, Rn
         codes = trial;
       }
     }
-    if (s_.zero_centroid) {
+    if (s_.zero_centroid && L >= 3) {
       int64_t z = 0;
       double zn = std::numeric_limits<double>::infinity();
       const std::vector<float> zero(static_cast<size_t>(b), 0.0f);

@@ -41,7 +41,9 @@ struct KMeansSettings {
   int64_t block = 1;
   int iters = 0;              // Lloyd iterations at most; 0: 300 for block 1, 50 otherwise
   int restarts = 0;           // seeded k-means++ starts, best inertia kept; 0: 4 for block 1, 1 otherwise
-  bool zero_centroid = true;  // the reference's rule: the centroid nearest zero becomes exactly 0
+  // The reference's rule: the centroid nearest zero becomes exactly 0. Applied with 3 or more
+  // levels only: with 2 it would leave a single non-zero level, zeroing every weight of one sign.
+  bool zero_centroid = true;
 };
 
 // Exact 1-D k-means on `values` (sorted internally): k-means++ init and Lloyd iterations that

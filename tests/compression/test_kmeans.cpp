@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "compression/kmeans.h"
@@ -41,6 +42,27 @@ TEST(KMeans, ScalarExactWithoutZeroRule) {
   EXPECT_GT(mc_test::max_abs_diff(c->materialize(), a), 0.2);
   std::set<float> cb(c->factors()[0].value.data(), c->factors()[0].value.data() + 4);
   EXPECT_TRUE(cb.count(0.0f));
+}
+
+// Two levels keep both signs: the zero rule would leave {0, c} and wipe out one sign (our
+// 0.05-ratio branches collapsed to chance that way). Gaussian weights at 1 bit: the optimal
+// two levels +-sqrt(2/pi) sigma leave a relative error of sqrt(1 - 2/pi) = 0.603; in blocks of
+// 2, two centroids capture one direction only: sqrt((2 - 2/pi) / 2) = 0.826.
+TEST(KMeans, TwoLevelsKeepBothSignsDespiteTheZeroRule) {
+  const mc::Tensor a = gaussian(64, 48, 21);
+  for (int64_t block : {1, 2}) {
+    mc::KMeansSettings s;
+    s.levels = 2;
+    s.block = block;
+    mc::Rng rng(22);
+    auto c = mc::KMeansCompressor(s).compress(a, rng);
+    const mc::Tensor& codebook = c->factors()[0].value;
+    float lowest = 0, highest = 0;
+    for (float v : codebook.span()) lowest = std::min(lowest, v), highest = std::max(highest, v);
+    EXPECT_LT(lowest, 0.0f) << "block " << block;
+    EXPECT_GT(highest, 0.0f) << "block " << block;
+    EXPECT_LT(c->relative_error(a), block == 1 ? 0.62 : 0.84) << "block " << block;
+  }
 }
 
 TEST(KMeans, BlockReproducesMatrixWithLDistinctBlocks) {
