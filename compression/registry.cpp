@@ -163,14 +163,37 @@ std::unique_ptr<MatrixCompressor> make_kmeans(const nlohmann::json& s) {
 }
 
 std::unique_ptr<MatrixCompressor> ratio_kmeans(int64_t m, int64_t n, double ratio, const nlohmann::json& o) {
-  const int64_t block = opt<int64_t>("kmeans", o, "block", 1);
-  MC_CHECK(block >= 1 && n % block == 0, ValueError, "kmeans: block " << block << " must divide the row length " << n);
   const int64_t max_levels = opt<int64_t>("kmeans", o, "max_levels", 256);
   const double budget = ratio * static_cast<double>(dense_bits(m, n));
-  const int64_t L = largest(2, std::min(m * n / block, max_levels), [&](int64_t l) {
-    const int64_t bits = kmeans_stored_bits(m, n, l, block);
-    return static_cast<double>(bits) <= budget && bits < dense_bits(m, n);
-  });
+  // The most levels that fit the budget with codes for blocks of `block` entries (0: none).
+  const auto levels_for = [&](int64_t block) -> int64_t {
+    if (n % block != 0) return 0;
+    const int64_t L = largest(2, std::min(m * n / block, max_levels), [&](int64_t l) {
+      const int64_t bits = kmeans_stored_bits(m, n, l, block);
+      return static_cast<double>(bits) <= budget && bits < dense_bits(m, n);
+    });
+    return L >= 2 ? L : 0;
+  };
+  int64_t block = 1;
+  if (o.contains("block")) {
+    block = opt<int64_t>("kmeans", o, "block", 1);
+    MC_CHECK(block >= 1 && n % block == 0, ValueError, "kmeans: block " << block << " must divide the row length " << n);
+  } else {
+    // Not given: the largest of 1, 2, 4 whose level count stays below max_levels. A count at
+    // the cap leaves part of the budget unused; below it, a larger block (vector
+    // quantization) has the lower error at the same bits (docs/COMPRESSION.md: on a Gaussian
+    // 400x800 at ratio 0.05, block 1 / 2 / 4 give 0.60 / 0.46 / 0.43). Falls back to the
+    // smallest block that fits at all.
+    int64_t fallback = 0;
+    for (int64_t b : {1, 2, 4}) {
+      const int64_t L = levels_for(b);
+      if (L == 0) continue;
+      if (fallback == 0) fallback = b;
+      if (L < max_levels) block = b;
+    }
+    if (levels_for(block) == 0 && fallback != 0) block = fallback;
+  }
+  const int64_t L = levels_for(block);
   MC_CHECK(L >= 2, ValueError,
            "kmeans: ratio " << ratio << " is below what 2 levels with block " << block << " need for " << m << "x" << n
                             << ": " << static_cast<double>(kmeans_stored_bits(m, n, 2, block)) / static_cast<double>(dense_bits(m, n))

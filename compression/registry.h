@@ -29,7 +29,8 @@ std::unique_ptr<MatrixCompressor> make_compressor(const std::string& method, con
 
 // The largest setting whose stored size stays within ratio * (32 m n) bits (and below dense).
 // The compressor's ratio_for(m, n) reports what is achieved. Options fix the other knobs:
-//   kmeans:     block (1), max_levels (256), plus any kmeans setting;
+//   kmeans:     block (default: the largest of 1, 2, 4 whose level count stays below
+//               max_levels), max_levels (256), plus any kmeans setting;
 //   dictionary: nnz (8) or atoms (the other one is maximised), iters;
 //   lowrank:    solver, oversample, power_iters;   simhash: seed.
 std::unique_ptr<MatrixCompressor> compressor_for_ratio(const std::string& method, int64_t m, int64_t n, double ratio,

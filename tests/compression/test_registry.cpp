@@ -83,6 +83,21 @@ TEST(Registry, RatioPicksTheLargestSetting) {
   EXPECT_DOUBLE_EQ(pr->ratio_for(10, 10), (100 + 32 * 46) / 3200.0);
 }
 
+// k-means by ratio picks its block: the largest of 1, 2, 4 whose level count stays below the
+// 256 cap. 64x128 at 0.05 (13107 bits): block 1 fits 2 levels, block 2 fits 8, block 4 fits
+// 22 (2048 codes of 5 bits + 22 x 4 floats = 12576 bits); a given block is kept.
+TEST(Registry, KMeansRatioChoosesTheBlock) {
+  const auto settings_at = [](double ratio, const nlohmann::json& options) {
+    mc::Rng rng(1);
+    return mc::compressor_for_ratio("kmeans", 64, 128, ratio, options)->compress(mc_test::gaussian(64, 128, 2), rng)->settings();
+  };
+  const nlohmann::json low = settings_at(0.05, {});
+  EXPECT_EQ(low["block"], 4) << low.dump();
+  EXPECT_EQ(low["levels"], 22) << low.dump();
+  EXPECT_EQ(settings_at(0.05, {{"block", 1}})["levels"], 2);
+  EXPECT_EQ(settings_at(0.5, {})["block"], 1);  // every block reaches the cap: scalar
+}
+
 TEST(Registry, RejectsBadInputWithMessagesNamingTheProblem) {
   const mc::Tensor a = gaussian(10, 8, 1);
   mc::Rng rng(0);
