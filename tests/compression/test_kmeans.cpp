@@ -56,7 +56,7 @@ TEST(KMeans, TwoLevelsKeepBothSignsDespiteTheZeroRule) {
     s.block = block;
     mc::Rng rng(22);
     auto c = mc::KMeansCompressor(s).compress(a, rng);
-    const mc::Tensor& codebook = c->factors()[0].value;
+    const mc::Tensor codebook = c->factors()[0].value;  // a copy: factors() returns a temporary
     float lowest = 0, highest = 0;
     for (float v : codebook.span()) lowest = std::min(lowest, v), highest = std::max(highest, v);
     EXPECT_LT(lowest, 0.0f) << "block " << block;
