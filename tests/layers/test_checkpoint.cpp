@@ -63,9 +63,14 @@ struct TrainingRun {
   // The LSTM state is the caller's: it travels as extra tensors.
   std::map<std::string, NpyArray> state_tensors() const {
     std::map<std::string, NpyArray> out;
+    const auto key = [](char kind, size_t l) {  // "h0", "c1", ... (appended: GCC 12 warns on "h" + string)
+      std::string k(1, kind);
+      k += std::to_string(l);
+      return k;
+    };
     for (size_t l = 0; l < state.h.size(); ++l) {
-      out["h" + std::to_string(l)] = to_npy_array(state.h[l].value());
-      out["c" + std::to_string(l)] = to_npy_array(state.c[l].value());
+      out[key('h', l)] = to_npy_array(state.h[l].value());
+      out[key('c', l)] = to_npy_array(state.c[l].value());
     }
     return out;
   }
