@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "compression/util.h"
 #include "core/blas.h"
 #include "core/error.h"
+#include "layers/affine_op.h"
 
 namespace mc {
 

@@ -1,9 +1,8 @@
 #include "compression/compressed_ops.h"
 
-#include <algorithm>
-
 #include "autograd/node.h"
 #include "core/error.h"
+#include "layers/affine_op.h"
 
 namespace mc {
 
@@ -13,6 +12,18 @@ Grads factor_grads_to_inputs(std::vector<Tensor>& factor_grads, const Needs& nee
   Grads grads(first + factor_grads.size());
   for (size_t i = 0; i < factor_grads.size(); ++i)
     if (need[first + i] && factor_grads[i].defined()) grads[first + i] = std::move(factor_grads[i]);
+  return grads;
+}
+
+// The gradients of x Â for inputs [x, ..., factors...] with the factors from index `first`:
+// dx in grads[0] (when needed), the factors' from the method's multiply_backward.
+Grads product_grads(const CompressedMatrix& matrix, const Tensor& x, const Tensor& dy, const Needs& need, size_t first) {
+  std::vector<Tensor> factor_grads(matrix.factors().size());
+  Tensor dx;
+  if (need[0]) dx = Tensor::empty(x.shape());
+  matrix.multiply_backward(x, dy, need[0] ? &dx : nullptr, factor_grads);
+  Grads grads = factor_grads_to_inputs(factor_grads, need, first);
+  grads[0] = dx;
   return grads;
 }
 }  // namespace
@@ -27,14 +38,7 @@ Var compressed_multiply(const Var& x, const std::shared_ptr<CompressedMatrix>& m
   inputs.insert(inputs.end(), factors.begin(), factors.end());
   return record("compressed_multiply", std::move(y), std::move(inputs),
                 [matrix, saved_x = SavedTensor(x.value(), "compressed_multiply")](const Grads& g, const Needs& need) {
-                  const Tensor& xv = saved_x.get();
-                  std::vector<Tensor> factor_grads(matrix->factors().size());
-                  Tensor dx;
-                  if (need[0]) dx = Tensor::empty(xv.shape());
-                  matrix->multiply_backward(xv, g[0], need[0] ? &dx : nullptr, factor_grads);
-                  Grads grads = factor_grads_to_inputs(factor_grads, need, 1);
-                  grads[0] = dx;
-                  return grads;
+                  return product_grads(*matrix, saved_x.get(), g[0], need, 1);
                 });
 }
 
@@ -50,23 +54,8 @@ Var compressed_affine(const Var& x, const std::shared_ptr<CompressedMatrix>& mat
   inputs.insert(inputs.end(), factors.begin(), factors.end());
   return record("compressed_affine", std::move(y), std::move(inputs),
                 [matrix, saved_x = SavedTensor(x.value(), "compressed_affine")](const Grads& g, const Needs& need) {
-                  const Tensor& xv = saved_x.get();
-                  const Tensor& dy = g[0];
-                  std::vector<Tensor> factor_grads(matrix->factors().size());
-                  Tensor dx;
-                  if (need[0]) dx = Tensor::empty(xv.shape());
-                  matrix->multiply_backward(xv, dy, need[0] ? &dx : nullptr, factor_grads);
-                  Grads grads = factor_grads_to_inputs(factor_grads, need, 2);
-                  grads[0] = dx;
-                  if (need[1]) {  // d bias (n) = column sums of dy (batch, n), in double
-                    const int64_t rows = dy.size(0), n = dy.size(1);
-                    std::vector<double> sums(static_cast<size_t>(n), 0.0);
-                    for (int64_t r = 0; r < rows; ++r)
-                      for (int64_t j = 0; j < n; ++j) sums[static_cast<size_t>(j)] += dy.data()[r * n + j];
-                    Tensor db = Tensor::empty({n});
-                    std::copy(sums.begin(), sums.end(), db.data());
-                    grads[1] = std::move(db);
-                  }
+                  Grads grads = product_grads(*matrix, saved_x.get(), g[0], need, 2);
+                  if (need[1]) grads[1] = column_sums(g[0]);  // d bias (n), as the dense affine op
                   return grads;
                 });
 }

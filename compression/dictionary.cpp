@@ -9,6 +9,7 @@
 #include "compression/util.h"
 #include "core/blas.h"
 #include "core/error.h"
+#include "layers/affine_op.h"
 #include "core/lapack.h"
 #include "core/rng.h"
 
@@ -110,19 +111,18 @@ Tensor DictionaryMatrix::sparse_left(const Tensor& x) const {
   return t;
 }
 
-void DictionaryMatrix::multiply(const Tensor& x, Tensor& y) const {
+void DictionaryMatrix::product(const Tensor& x, Tensor& y, float beta) const {
   MC_CHECK(x.dim() == 2 && x.size(1) == rows(), ShapeError,
            "dictionary multiply: input " << to_string(x.shape()) << " does not fit a " << rows() << "x" << cols() << " matrix");
   const Tensor t = sparse_left(x);
-  gemm(t, Trans::No, d_, Trans::No, y);  // y (batch, n) = t D
+  gemm(t, Trans::No, d_, Trans::No, y, 1.0f, beta);  // y (batch, n) = t D + beta y
 }
 
+void DictionaryMatrix::multiply(const Tensor& x, Tensor& y) const { product(x, y, 0.0f); }
+
 void DictionaryMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const {
-  MC_CHECK(x.dim() == 2 && x.size(1) == rows(), ShapeError,
-           "dictionary multiply: input " << to_string(x.shape()) << " does not fit a " << rows() << "x" << cols() << " matrix");
-  const Tensor t = sparse_left(x);
   fill_rows(bias, y);
-  gemm(t, Trans::No, d_, Trans::No, y, 1.0f, 1.0f);  // y (batch, n) = bias + t D
+  product(x, y, 1.0f);
 }
 
 void DictionaryMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {

@@ -38,6 +38,7 @@ class DictionaryMatrix final : public CompressedMatrix {
 
  private:
   Tensor sparse_left(const Tensor& x) const;  // (batch, atoms) = x (batch, m) X
+  void product(const Tensor& x, Tensor& y, float beta) const;  // y (batch, n) = x X D + beta y
 
   std::vector<int64_t> row_ptr_;
   std::vector<int32_t> col_;

@@ -342,9 +342,11 @@ std::unique_ptr<CompressedMatrix> KMeansCompressor::compress(const Tensor& a, Rn
   Tensor codebook = Tensor::empty({L, b});
   std::vector<int32_t> codes(static_cast<size_t>(count));
   const float* p = a.data();
+  // The reference's zero rule needs 3 levels: with 2 it would keep a single non-zero level.
+  const bool zero_rule = s_.zero_centroid && L >= 3;
   if (b == 1) {
     std::vector<float> c = kmeans_1d(p, count, L, iters, restarts, rng);
-    if (s_.zero_centroid && L >= 3) {
+    if (zero_rule) {
       // Sorted centroids stay sorted when the one nearest zero becomes 0 (its neighbours have
       // the opposite sign or a larger magnitude).
       size_t z = 0;
@@ -371,7 +373,7 @@ std::unique_ptr<CompressedMatrix> KMeansCompressor::compress(const Tensor& a, Rn
         codes = trial;
       }
     }
-    if (s_.zero_centroid && L >= 3) {
+    if (zero_rule) {
       int64_t z = 0;
       double zn = std::numeric_limits<double>::infinity();
       const std::vector<float> zero(static_cast<size_t>(b), 0.0f);

@@ -9,6 +9,7 @@
 #include "compression/util.h"
 #include "core/blas.h"
 #include "core/error.h"
+#include "layers/affine_op.h"
 
 namespace mc {
 
@@ -171,19 +172,18 @@ void LowRankMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tens
   gemm(b_, Trans::Yes, d_dense, Trans::No, gc, 1.0f, 1.0f);  // dC (k, n) += B^T dÂ
 }
 
-void LowRankMatrix::multiply(const Tensor& x, Tensor& y) const {
+void LowRankMatrix::product(const Tensor& x, Tensor& y, float beta) const {
   MC_CHECK(x.dim() == 2 && x.size(1) == rows(), ShapeError,
            "lowrank multiply: input " << to_string(x.shape()) << " does not fit a " << rows() << "x" << cols() << " matrix");
-  const Tensor t = matmul(x, b_);  // (batch, k)
-  gemm(t, Trans::No, c_, Trans::No, y);  // y (batch, n) = t C
+  const Tensor t = matmul(x, b_);                     // (batch, k)
+  gemm(t, Trans::No, c_, Trans::No, y, 1.0f, beta);  // y (batch, n) = t C + beta y
 }
 
+void LowRankMatrix::multiply(const Tensor& x, Tensor& y) const { product(x, y, 0.0f); }
+
 void LowRankMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const {
-  MC_CHECK(x.dim() == 2 && x.size(1) == rows(), ShapeError,
-           "lowrank multiply: input " << to_string(x.shape()) << " does not fit a " << rows() << "x" << cols() << " matrix");
-  const Tensor t = matmul(x, b_);                    // (batch, k)
   fill_rows(bias, y);
-  gemm(t, Trans::No, c_, Trans::No, y, 1.0f, 1.0f);  // y (batch, n) = bias + t C
+  product(x, y, 1.0f);
 }
 
 void LowRankMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {

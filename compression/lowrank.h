@@ -50,6 +50,8 @@ class LowRankMatrix final : public CompressedMatrix {
   int64_t stored_bits() const override { return 32 * (rows() + cols()) * rank(); }
 
  private:
+  void product(const Tensor& x, Tensor& y, float beta) const;  // y (batch, n) = x B C + beta y
+
   Tensor b_, c_;
 };
 

@@ -74,11 +74,7 @@ void SimhashMatrix::multiply(const Tensor& x, Tensor& y) const {
   MC_CHECK(x.dim() == 2 && x.size(1) == m_, ShapeError,
            "simhash multiply: input " << to_string(x.shape()) << " does not fit a " << m_ << "x" << n_ << " matrix");
   gemm(x, Trans::No, rs_, Trans::No, y);  // (batch, n) = x (R S)
-  const Tensor e = effective_scale();
-  const float* d = e.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < y.size(0); ++b)
-    for (int64_t j = 0; j < n_; ++j) y.data()[b * n_ + j] *= d[j];
+  scale_columns(y, nullptr);
 }
 
 void SimhashMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const {
@@ -86,11 +82,22 @@ void SimhashMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tenso
            "simhash multiply: input " << to_string(x.shape()) << " or bias " << to_string(bias.shape()) << " does not fit a "
                                       << m_ << "x" << n_ << " matrix");
   gemm(x, Trans::No, rs_, Trans::No, y);  // (batch, n) = x (R S)
+  scale_columns(y, &bias);
+}
+
+void SimhashMatrix::scale_columns(Tensor& y, const Tensor* bias) const {
   const Tensor e = effective_scale();
-  const float *d = e.data(), *b = bias.data();
+  const float* d = e.data();
+  const float* b = bias ? bias->data() : nullptr;
+  float* py = y.data();
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < y.size(0); ++r)  // the scale and the bias in one pass (PTB's softmax: 400 x 10000)
-    for (int64_t j = 0; j < n_; ++j) y.data()[r * n_ + j] = y.data()[r * n_ + j] * d[j] + b[j];
+  for (int64_t r = 0; r < y.size(0); ++r) {  // one pass (PTB's softmax: 400 x 10000), rows over the threads
+    float* row = py + r * n_;
+    if (b)
+      for (int64_t j = 0; j < n_; ++j) row[j] = row[j] * d[j] + b[j];
+    else
+      for (int64_t j = 0; j < n_; ++j) row[j] *= d[j];
+  }
 }
 
 void SimhashMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {
@@ -113,10 +120,7 @@ void SimhashMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor*
   }
   if (dx != nullptr) {
     Tensor du = dy.clone();  // (batch, n) = dy diag(d / norms)
-    const Tensor e = effective_scale();
-#pragma omp parallel for schedule(static)
-    for (int64_t b = 0; b < batch; ++b)
-      for (int64_t j = 0; j < n_; ++j) du.data()[b * n_ + j] *= e.data()[j];
+    scale_columns(du, nullptr);
     gemm(du, Trans::No, rs_, Trans::Yes, *dx);  // (batch, m) = du (R S)^T
   }
 }

@@ -35,6 +35,9 @@ class SimhashMatrix final : public CompressedMatrix {
   Tensor projection() const;  // R (m, k), regenerated from the seed
 
  private:
+  // y (rows, n) <- y diag(effective scale), plus bias (n) on every row when given: one pass.
+  void scale_columns(Tensor& y, const Tensor* bias) const;
+
   int64_t m_, n_, k_;
   uint64_t seed_;
   std::vector<int8_t> signs_;

@@ -1,6 +1,5 @@
 #include "compression/util.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -120,25 +119,6 @@ const NpyArray& need_state(const std::map<std::string, NpyArray>& state, const s
   const auto it = state.find(name);
   MC_CHECK(it != state.end(), ValueError, who << ": integer state '" << name << "' is missing");
   return it->second;
-}
-
-void add_rows(const Tensor& bias, Tensor& y) {
-  MC_CHECK(y.dim() == 2 && bias.numel() == y.size(1), ShapeError,
-           "bias " << to_string(bias.shape()) << " does not fit rows of " << to_string(y.shape()));
-  const int64_t n = y.size(1);
-  const float* b = bias.data();
-  float* out = y.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < y.size(0); ++r)
-    for (int64_t j = 0; j < n; ++j) out[r * n + j] += b[j];
-}
-
-void fill_rows(const Tensor& bias, Tensor& y) {
-  MC_CHECK(y.dim() == 2 && bias.numel() == y.size(1), ShapeError,
-           "bias " << to_string(bias.shape()) << " does not fit rows of " << to_string(y.shape()));
-  const int64_t n = y.size(1);
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < y.size(0); ++r) std::copy(bias.data(), bias.data() + n, y.data() + r * n);
 }
 
 }  // namespace mc

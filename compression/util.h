@@ -27,11 +27,6 @@ inline int64_t dense_bits(int64_t m, int64_t n) { return 32 * m * n; }
 void check_smaller_than_dense(const std::string& method, int64_t bits, int64_t m, int64_t n,
                               const std::string& limit_text);
 
-// y (batch, n) += bias (n) on every row; fill_rows: y = bias on every row (then an sgemm with
-// beta = 1 adds the product).
-void add_rows(const Tensor& bias, Tensor& y);
-void fill_rows(const Tensor& bias, Tensor& y);
-
 // Factor gradients follow "add into, allocate when undefined": returns the (zeroed if new)
 // gradient for factor `i`, shaped like `like`.
 Tensor& grad_slot(std::vector<Tensor>& factor_grads, size_t i, const Tensor& like, size_t n_factors);

@@ -16,9 +16,7 @@ Var affine(const Var& x, const Var& w, const Var& b) {
                         << " do not fit (need (n, in), (in, out), (out))");
   const int64_t n = x.shape()[0], in = x.shape()[1], out = w.shape()[1];
   Tensor y = Tensor::empty({n, out});
-  const float* pb = b.value().data();
-#pragma omp parallel for if (n * out > 65536)
-  for (int64_t r = 0; r < n; ++r) std::memcpy(y.data() + r * out, pb, sizeof(float) * static_cast<size_t>(out));
+  fill_rows(b.value(), y);
   // y (n, out) += x (n, in) W (in, out)
   sgemm_raw(Trans::No, Trans::No, n, out, in, 1.0f, x.value().data(), in, w.value().data(), out, 1.0f, y.data(), out);
   return record("affine", std::move(y), {x, w, b},
@@ -36,22 +34,55 @@ Var affine(const Var& x, const Var& w, const Var& b) {
                     sgemm_raw(Trans::Yes, Trans::No, in, out, n, 1.0f, sx.get().data(), in, gy, out, 0.0f,
                               grads[1].data(), out);
                   }
-                  if (need[2]) {  // db (out) = column sums of dy; threads split the columns
-                    grads[2] = Tensor::zeros({out});
-                    float* db = grads[2].data();
-                    constexpr int64_t kBlock = 512;
-#pragma omp parallel for if (n * out > 65536)
-                    for (int64_t j0 = 0; j0 < out; j0 += kBlock) {
-                      const int64_t j1 = std::min(out, j0 + kBlock);
-                      for (int64_t r = 0; r < n; ++r) {
-                        const float* row = gy + r * out;
-#pragma omp simd
-                        for (int64_t j = j0; j < j1; ++j) db[j] += row[j];
-                      }
-                    }
-                  }
+                  if (need[2]) grads[2] = column_sums(g[0]);  // db (out)
                   return grads;
                 });
+}
+
+namespace {
+void check_rows(const Tensor& b, const Tensor& y) {
+  MC_CHECK(y.dim() == 2 && b.numel() == y.size(1), ShapeError,
+           "bias " << to_string(b.shape()) << " does not fit the rows of " << to_string(y.shape()));
+}
+}  // namespace
+
+void fill_rows(const Tensor& b, Tensor& y) {
+  check_rows(b, y);
+  const int64_t n = y.size(0), out = y.size(1);
+  const float* pb = b.data();
+#pragma omp parallel for if (n * out > 65536)
+  for (int64_t r = 0; r < n; ++r) std::memcpy(y.data() + r * out, pb, sizeof(float) * static_cast<size_t>(out));
+}
+
+void add_rows(const Tensor& b, Tensor& y) {
+  check_rows(b, y);
+  const int64_t n = y.size(0), out = y.size(1);
+  const float* pb = b.data();
+  float* py = y.data();
+#pragma omp parallel for if (n * out > 65536)
+  for (int64_t r = 0; r < n; ++r)
+#pragma omp simd
+    for (int64_t j = 0; j < out; ++j) py[r * out + j] += pb[j];
+}
+
+Tensor column_sums(const Tensor& dy) {
+  MC_CHECK(dy.dim() == 2, ShapeError, "column_sums needs a matrix, got " << to_string(dy.shape()));
+  const int64_t n = dy.size(0), out = dy.size(1);
+  Tensor sums = Tensor::zeros({out});
+  float* db = sums.data();
+  const float* gy = dy.data();
+  // Threads split the columns; each walks the rows in order over its block (unit stride).
+  constexpr int64_t kBlock = 512;
+#pragma omp parallel for if (n * out > 65536)
+  for (int64_t j0 = 0; j0 < out; j0 += kBlock) {
+    const int64_t j1 = std::min(out, j0 + kBlock);
+    for (int64_t r = 0; r < n; ++r) {
+      const float* row = gy + r * out;
+#pragma omp simd
+      for (int64_t j = j0; j < j1; ++j) db[j] += row[j];
+    }
+  }
+  return sums;
 }
 
 }  // namespace mc

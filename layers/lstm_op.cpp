@@ -7,6 +7,7 @@
 #include "autograd/ops.h"
 #include "core/blas.h"
 #include "core/error.h"
+#include "layers/affine_op.h"
 #include "layers/fast_math.h"
 
 namespace mc {
@@ -160,17 +161,7 @@ std::vector<Var> lstm_sequence(const Var& x, const Var& w, const Var& b, const V
       sgemm_raw(Trans::Yes, Trans::No, H, G4, n, 1.0f, hs, H, dg.data(), G4, 0.0f, dw.data() + in * G4, G4);
       grads[1] = std::move(dw);
     }
-    if (need[2]) {
-      // db (4H) = column sums of dg (TB, 4H)
-      Tensor db = Tensor::zeros({G4});
-      float* pb = db.data();
-      for (int64_t r = 0; r < n; ++r) {
-        const float* row = dg.data() + r * G4;
-#pragma omp simd
-        for (int64_t j = 0; j < G4; ++j) pb[j] += row[j];
-      }
-      grads[2] = std::move(db);
-    }
+    if (need[2]) grads[2] = column_sums(dg.view({n, G4}));  // db (4H) from dg (TB, 4H)
     if (need[3]) grads[3] = dh;
     if (need[4]) grads[4] = dc;
     return grads;

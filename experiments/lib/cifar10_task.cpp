@@ -5,7 +5,6 @@
 #include "autograd/ops.h"
 #include "autograd/variable.h"
 #include "core/error.h"
-#include "distributed/checkpoint.h"
 #include "experiments/lib/timing.h"
 #include "layers/checkpoint.h"
 #include "layers/lr_schedule.h"
@@ -33,9 +32,7 @@ void Cifar10Task::init(uint64_t seed) {
 }
 
 void Cifar10Task::set_data_parallel(Communicator* comm) {
-  parallel_ = comm && comm->size() > 1 ? std::make_unique<DataParallel>(*comm) : nullptr;
-  MC_CHECK(!parallel_ || recipe_.batch >= comm->size(), ValueError,
-           "cifar10: a batch of " << recipe_.batch << " cannot be shared by " << comm->size() << " ranks");
+  parallel_ = DataParallel::for_batch(comm, recipe_.batch, "cifar10");
 }
 
 double Cifar10Task::learning_rate(int64_t step) const {
@@ -118,10 +115,7 @@ double Cifar10Task::infer_ms() {
 
 void Cifar10Task::save(const std::string& path, int64_t step, const nlohmann::json& extra,
                        const std::map<std::string, NpyArray>& extra_tensors) {
-  if (parallel_)
-    save_checkpoint_on_root(parallel_->comm(), path, *model_, optimizer_.get(), step, &rng_, ema_.get(), extra, extra_tensors);
-  else
-    save_checkpoint(path, *model_, optimizer_.get(), step, &rng_, ema_.get(), extra, extra_tensors);
+  save_task_checkpoint(parallel_.get(), path, *model_, optimizer_.get(), step, &rng_, ema_.get(), extra, extra_tensors);
 }
 
 int64_t Cifar10Task::load(const std::string& path, const Rebuild& rebuild) {

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "distributed/checkpoint.h"
 #include "distributed/model_sync.h"
+#include "layers/checkpoint.h"
 
 namespace mc {
 
@@ -13,6 +15,13 @@ BatchShare share_of(int64_t count, int rank, int ranks) {
   const int64_t base = count / ranks, extra = count % ranks;
   const int64_t begin = rank * base + std::min<int64_t>(rank, extra);
   return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
+std::unique_ptr<DataParallel> DataParallel::for_batch(Communicator* comm, int64_t batch, const std::string& who) {
+  if (comm == nullptr || comm->size() <= 1) return nullptr;
+  MC_CHECK(batch >= comm->size(), ValueError,
+           who << ": a batch of " << batch << " cannot be shared by " << comm->size() << " ranks");
+  return std::make_unique<DataParallel>(*comm);
 }
 
 void DataParallel::attach(Module& model) {
@@ -43,6 +52,15 @@ Tensor DataParallel::gather_rows(const Tensor& local, int64_t count) {
   std::copy(local.data(), local.data() + local.numel(), full.data() + mine.begin * row);
   comm_.allreduce_sum(full.data(), full.numel());  // every other rank contributed zeros here
   return full;
+}
+
+void save_task_checkpoint(DataParallel* parallel, const std::string& path, const Module& model, const Optimizer* optimizer,
+                          int64_t step, const Rng* rng, const ExponentialMovingAverage* ema, const nlohmann::json& extra,
+                          const std::map<std::string, NpyArray>& extra_tensors) {
+  if (parallel)
+    save_checkpoint_on_root(parallel->comm(), path, model, optimizer, step, rng, ema, extra, extra_tensors);
+  else
+    save_checkpoint(path, model, optimizer, step, rng, ema, extra, extra_tensors);
 }
 
 }  // namespace mc

@@ -11,12 +11,20 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "core/npy.h"
+#include "core/rng.h"
 #include "core/tensor.h"
 #include "distributed/communicator.h"
 #include "distributed/gradient_reducer.h"
+#include "layers/ema.h"
 #include "layers/module.h"
+#include "layers/optimizer.h"
 
 namespace mc {
 
@@ -32,6 +40,9 @@ BatchShare share_of(int64_t count, int rank, int ranks);
 class DataParallel {
  public:
   explicit DataParallel(Communicator& comm) : comm_(comm) {}
+  // For a task: null when alone (no communicator, or a world of 1); ValueError when a batch of
+  // `batch` examples cannot give every rank one. `who` names the task in the message.
+  static std::unique_ptr<DataParallel> for_batch(Communicator* comm, int64_t batch, const std::string& who);
 
   Communicator& comm() { return comm_; }
   BatchShare share(int64_t count) const { return share_of(count, comm_.rank(), comm_.size()); }
@@ -50,5 +61,11 @@ class DataParallel {
   Communicator& comm_;
   std::unique_ptr<GradientReducer> reducer_;
 };
+
+// A task's checkpoint: save_checkpoint when alone (parallel null); with data parallelism a
+// collective in which rank 0 writes (atomically) and every rank learns the outcome.
+void save_task_checkpoint(DataParallel* parallel, const std::string& path, const Module& model, const Optimizer* optimizer,
+                          int64_t step, const Rng* rng, const ExponentialMovingAverage* ema, const nlohmann::json& extra,
+                          const std::map<std::string, NpyArray>& extra_tensors);
 
 }  // namespace mc

@@ -5,7 +5,6 @@
 #include "autograd/ops.h"
 #include "autograd/variable.h"
 #include "core/error.h"
-#include "distributed/checkpoint.h"
 #include "experiments/lib/timing.h"
 #include "layers/checkpoint.h"
 #include "layers/lr_schedule.h"
@@ -28,9 +27,7 @@ PtbTask::PtbTask(const std::string& ptb_dir, PtbRecipe recipe) : recipe_(recipe)
 PtbTask::~PtbTask() = default;
 
 void PtbTask::set_data_parallel(Communicator* comm) {
-  parallel_ = comm && comm->size() > 1 ? std::make_unique<DataParallel>(*comm) : nullptr;
-  MC_CHECK(!parallel_ || recipe_.model.batch >= comm->size(), ValueError,
-           "ptb: a batch of " << recipe_.model.batch << " streams cannot be shared by " << comm->size() << " ranks");
+  parallel_ = DataParallel::for_batch(comm, recipe_.model.batch, "ptb");
 }
 
 std::vector<int32_t> PtbTask::my_streams(const std::vector<int32_t>& window) const {
@@ -132,10 +129,7 @@ void PtbTask::save(const std::string& path, int64_t step, const nlohmann::json& 
     tensors[kStatePrefix + "h" + std::to_string(l)] = to_npy_array(whole(state_.h[l]));
     tensors[kStatePrefix + "c" + std::to_string(l)] = to_npy_array(whole(state_.c[l]));
   }
-  if (parallel_)
-    save_checkpoint_on_root(parallel_->comm(), path, *model_, optimizer_.get(), step, &rng_, nullptr, extra, tensors);
-  else
-    save_checkpoint(path, *model_, optimizer_.get(), step, &rng_, nullptr, extra, tensors);
+  save_task_checkpoint(parallel_.get(), path, *model_, optimizer_.get(), step, &rng_, nullptr, extra, tensors);
 }
 
 int64_t PtbTask::load(const std::string& path, const Rebuild& rebuild) {

@@ -151,6 +151,14 @@ TEST(CompareSmoke, PtbShardedSweepEqualsSerialSweep) {
 }
 
 #ifdef MATCOMP_MPIEXEC
+namespace {
+// Two ranks on this machine, as root in CI; before the binary in run().
+std::string mpi_launcher() {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 timeout 600 " +
+         std::string(MATCOMP_MPIEXEC) + " -np 2 --oversubscribe ";
+}
+}  // namespace
+
 // --parallel branches under mpirun: rank 0 trains the prefix, the ranks share the branches,
 // rank 0 writes results.csv, which equals a serial sweep's (one thread per process in both,
 // so the sgemm partitioning is the same).
@@ -158,11 +166,9 @@ TEST(CompareSmoke, MpiBranchSweepEqualsSerialSweep) {
   REQUIRE_DATA();
   const std::string serial = out_dir("mpi-serial"), parallel = out_dir("mpi-parallel");
   const std::string args = "--preset smoke --only lowrank,kmeans --ratios 0.25 --out ";
-  const std::string mpiexec = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 timeout 600 " +
-                              std::string(MATCOMP_MPIEXEC) + " -np 2 --oversubscribe ";
   std::string log;
   ASSERT_EQ(run("ptb-compare", args + serial, &log, 1), 0) << log;
-  ASSERT_EQ(run("ptb-compare", args + parallel + " --parallel branches", &log, 1, mpiexec), 0) << log;
+  ASSERT_EQ(run("ptb-compare", args + parallel + " --parallel branches", &log, 1, mpi_launcher()), 0) << log;
   EXPECT_TRUE(fs::exists(parallel + "/run-1-of-2.json")) << "rank 1 did not take part";
   expect_same_results(serial, parallel, 3);
   fs::remove_all(serial);
@@ -185,11 +191,9 @@ TEST(CompareSmoke, MpiDataParallelSweepFollowsSerialSweep) {
   REQUIRE_DATA();
   const std::string serial = out_dir("dp-serial"), parallel = out_dir("dp-parallel");
   const std::string args = "--preset smoke --only lowrank,prune_grad --ratios 0.5 --out ";
-  const std::string mpiexec = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 timeout 600 " +
-                              std::string(MATCOMP_MPIEXEC) + " -np 2 --oversubscribe ";
   std::string log;
   ASSERT_EQ(run("cifar10-compare", args + serial, &log, 1), 0) << log;
-  ASSERT_EQ(run("cifar10-compare", args + parallel + " --parallel data", &log, 1, mpiexec), 0) << log;
+  ASSERT_EQ(run("cifar10-compare", args + parallel + " --parallel data", &log, 1, mpi_launcher()), 0) << log;
   EXPECT_FALSE(fs::exists(parallel + "/run-1-of-2.json")) << "data parallelism is one sweep, not two shards";
 
   const auto a = log_losses(serial + "/prefix/log.csv"), b = log_losses(parallel + "/prefix/log.csv");
@@ -212,10 +216,8 @@ TEST(CompareSmoke, MpiDataParallelSweepFollowsSerialSweep) {
 TEST(CompareSmoke, DataParallelSweepContinuesOnOneProcess) {
   REQUIRE_DATA();
   const std::string dir = out_dir("dp-continue");
-  const std::string mpiexec = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 timeout 600 " +
-                              std::string(MATCOMP_MPIEXEC) + " -np 2 --oversubscribe ";
   std::string log;
-  ASSERT_EQ(run("ptb-compare", "--preset smoke --only lowrank --ratios 0.25 --parallel data --out " + dir, &log, 1, mpiexec), 0)
+  ASSERT_EQ(run("ptb-compare", "--preset smoke --only lowrank --ratios 0.25 --parallel data --out " + dir, &log, 1, mpi_launcher()), 0)
       << log;
   ASSERT_EQ(run("ptb-compare", "--preset smoke --only lowrank,prune --ratios 0.25 --out " + dir, &log, 1), 0) << log;
   EXPECT_NE(log.find("lowrank-0.25] already finished, skipped"), std::string::npos) << log;
