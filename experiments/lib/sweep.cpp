@@ -186,6 +186,9 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
   std::vector<Branch> mine;
   for (size_t i = 0; i < all.size(); ++i)
     if (static_cast<int>(i % static_cast<size_t>(o.shards)) == o.shard) mine.push_back(all[i]);
+  // For the sweep's ETA: wall time (training, evaluation, export) per branch step trained here.
+  double branch_seconds = 0;
+  int64_t branch_steps = 0;
   for (size_t i = 0; i < mine.size(); ++i) {
     const Branch& b = mine[i];
     const std::string dir = o.out_dir + "/branches/" + b.id();
@@ -244,6 +247,15 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     fs::remove(ckpt);
     std::fprintf(stderr, "%s %s %.4f, disk %lld bytes\n", label.c_str(), task.metric().c_str(), metric,
                  static_cast<long long>(disk.file_bytes));
+    branch_seconds += timer.elapsed_seconds();
+    branch_steps += p.total_steps - start;
+    size_t left = 0;
+    for (size_t j = i + 1; j < mine.size(); ++j) left += !fs::exists(o.out_dir + "/branches/" + mine[j].id() + "/result.json");
+    if (left > 0 && branch_steps > 0) {
+      const double eta = branch_seconds / static_cast<double>(branch_steps) * static_cast<double>(left) *
+                         static_cast<double>(p.total_steps - p.begin_step);
+      std::fprintf(stderr, "sweep: %zu of %zu branches left, about %s\n", left, mine.size(), format_duration(eta).c_str());
+    }
     ranks.wait();
   }
   if (o.sync) o.sync();
