@@ -31,7 +31,7 @@ std::string escape(const std::string& s) {
 std::string fmt(double v) {
   char buf[32];
   const double a = std::fabs(v);
-  if (a >= 1e4 && std::fmod(a, 1000.0) == 0) std::snprintf(buf, sizeof buf, "%.0fk", v / 1000);  // steps: "40k"
+  if (a >= 1e4 && std::fmod(a, 100.0) == 0) std::snprintf(buf, sizeof buf, "%gk", v / 1000);  // steps: "40k", "24.5k"
   else if (a != 0 && (a < 1e-3 || a >= 1e5)) std::snprintf(buf, sizeof buf, "%.2g", v);
   else std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;

@@ -56,6 +56,15 @@ TEST(SvgPlot, LogYAxisPlacesDecadesEvenlyAndSkipsNonPositiveValues) {
   EXPECT_GT(y[0] - y[1], 10);  // and a decade is visibly tall
 }
 
+TEST(SvgPlot, StepTicksReadAsThousands) {
+  mc::plot::Figure f;
+  f.series.push_back({"loss", {24000, 26000}, {0.4, 0.3}});  // ticks every 500 steps
+  const std::string svg = mc::plot::render_svg(f);
+  EXPECT_NE(svg.find(">24.5k<"), std::string::npos);
+  EXPECT_NE(svg.find(">25k<"), std::string::npos);
+  EXPECT_EQ(svg.find("e+04"), std::string::npos);
+}
+
 TEST(RunLog, AppendsTruncatesOnResumeAndReadsBack) {
   const std::string prefix = ::testing::TempDir() + "/runlog_test/branch";
   std::filesystem::remove_all(::testing::TempDir() + "/runlog_test");
