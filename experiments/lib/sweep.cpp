@@ -95,6 +95,9 @@ struct Ranks {
   }
 };
 
+// Where a branch keeps its log, checkpoint, model and result.
+std::string branch_dir(const std::string& out_dir, const std::string& id) { return out_dir + "/branches/" + id; }
+
 // Trains [start, end) with logging (log may be null: not this rank's job), periodic
 // checkpoints and progress. Returns the last loss.
 float train_range(ExperimentTask& task, CompressionController* compression, int64_t start, int64_t end, const Preset& p,
@@ -191,7 +194,7 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
   int64_t branch_steps = 0;
   for (size_t i = 0; i < mine.size(); ++i) {
     const Branch& b = mine[i];
-    const std::string dir = o.out_dir + "/branches/" + b.id();
+    const std::string dir = branch_dir(o.out_dir, b.id());
     std::ostringstream label_text;  // "[3/25 lowrank-0.25]"
     label_text << "[" << i + 1 << "/" << mine.size() << " " << b.id() << "]";
     const std::string label = label_text.str();
@@ -250,7 +253,7 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     branch_seconds += timer.elapsed_seconds();
     branch_steps += p.total_steps - start;
     size_t left = 0;
-    for (size_t j = i + 1; j < mine.size(); ++j) left += !fs::exists(o.out_dir + "/branches/" + mine[j].id() + "/result.json");
+    for (size_t j = i + 1; j < mine.size(); ++j) left += !fs::exists(branch_dir(o.out_dir, mine[j].id()) + "/result.json");
     if (left > 0 && branch_steps > 0) {
       const double eta = branch_seconds / static_cast<double>(branch_steps) * static_cast<double>(left) *
                          static_cast<double>(p.total_steps - p.begin_step);
@@ -360,7 +363,7 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
     const std::string m = r["method"];
     if (m != "none" && r["ratio"].get<double>() != shown_ratio) continue;
     const std::string id = m == "none" ? "none" : Branch{m, r["ratio"].get<double>()}.id();
-    f3.series.push_back(smoothed(RunLog::read(out_dir + "/branches/" + id + "/log.jsonl"), m == "none" ? "uncompressed" : id, 0));
+    f3.series.push_back(smoothed(RunLog::read(branch_dir(out_dir, id) + "/log.jsonl"), m == "none" ? "uncompressed" : id, 0));
   }
   plot::write_svg(out_dir + "/training_curves.svg", f3);
 }
