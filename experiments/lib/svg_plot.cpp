@@ -50,6 +50,27 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
   return ticks;
 }
 
+// Tick values for a log axis whose bounds are [lo, hi] in log10 units. The sparsest
+// per-decade set that still gives `min_count` ticks wins; a range shorter than a factor
+// of about 2 (perplexity 105 to 200, files of 8 to 17 MB) gets evenly spaced values instead,
+// which a log axis places fine and which say more than one lone "10".
+std::vector<double> log_ticks(double lo, double hi, size_t min_count) {
+  static const std::vector<std::vector<double>> kMantissas = {{1.0}, {1.0, 2.0, 5.0}, {1.0, 1.5, 2.0, 3.0, 5.0, 7.0}};
+  for (const auto& mantissas : kMantissas) {
+    std::vector<double> ticks;
+    for (double e = std::floor(lo); e <= hi; e += 1)
+      for (double m : mantissas) {
+        const double v = std::log10(m) + e;
+        if (v >= lo && v <= hi) ticks.push_back(std::pow(10.0, v));
+      }
+    if (ticks.size() >= min_count) return ticks;
+  }
+  std::vector<double> ticks;
+  for (double t : nice_ticks(std::pow(10.0, lo), std::pow(10.0, hi), 6))
+    if (t > 0) ticks.push_back(t);
+  return ticks;
+}
+
 }  // namespace
 
 std::string render_svg(const Figure& f) {
@@ -94,12 +115,8 @@ std::string render_svg(const Figure& f) {
     << escape(f.title) << "</text>\n";
   // Grid and ticks.
   std::vector<double> yt;
-  if (f.log_y) {  // 1, 1.5, 2, 3, 5, 7 per decade: a handful of ticks even over a short range
-    for (double e = std::floor(y0); e <= y1; e += 1)
-      for (double m : {1.0, 1.5, 2.0, 3.0, 5.0, 7.0}) {
-        const double v = std::log10(m) + e;
-        if (v >= y0 && v <= y1) yt.push_back(std::pow(10.0, v));
-      }
+  if (f.log_y) {
+    yt = log_ticks(y0, y1, 4);
   } else {
     yt = nice_ticks(y0, y1, 6);
   }
@@ -110,11 +127,7 @@ std::string render_svg(const Figure& f) {
   }
   std::vector<double> xt;
   if (f.log_x) {
-    for (double e = std::floor(x0); e <= x1; e += 1)
-      for (double m : {1.0, 2.0, 5.0}) {
-        const double v = std::log10(m) + e;
-        if (v >= x0 && v <= x1) xt.push_back(std::pow(10.0, v));
-      }
+    xt = log_ticks(x0, x1, 4);
   } else {
     xt = nice_ticks(x0, x1, 7);
   }

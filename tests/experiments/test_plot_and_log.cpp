@@ -56,6 +56,18 @@ TEST(SvgPlot, LogYAxisPlacesDecadesEvenlyAndSkipsNonPositiveValues) {
   EXPECT_GT(y[0] - y[1], 10);  // and a decade is visibly tall
 }
 
+TEST(SvgPlot, ShortLogRangesStillGetSeveralLabelledTicks) {
+  // Perplexity 105..200 against 8..17 MB: under one decade on both log axes.
+  mc::plot::Figure f;
+  f.log_x = f.log_y = true;
+  f.series.push_back({"prune", {7.8, 9.8, 12.3, 17.3}, {136.8, 118.4, 106.0, 105.8}});
+  f.series.push_back({"lowrank", {7.9, 8.4, 9.9, 12.4}, {192.4, 150.9, 126.9, 121.4}});
+  const std::string svg = mc::plot::render_svg(f);
+  for (const char* label : {">120<", ">160<", ">10<", ">14<"})
+    EXPECT_NE(svg.find(label), std::string::npos) << label;
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
 TEST(SvgPlot, StepTicksReadAsThousands) {
   mc::plot::Figure f;
   f.series.push_back({"loss", {24000, 26000}, {0.4, 0.3}});  // ticks every 500 steps
