@@ -13,6 +13,7 @@
 #include "experiments/lib/cifar10_task.h"
 #include "experiments/lib/ptb_task.h"
 #include "experiments/lib/run_info.h"
+#include "experiments/lib/seed_summary.h"
 #include "experiments/lib/sweep.h"
 #include "distributed/session.h"
 
@@ -101,13 +102,18 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
                      : "PTB: the reference LSTM language model, uncompressed and with every compression method at several ratios"};
   std::string data, out, preset = "quick", only, ratios = "0.5,0.25,0.1,0.05", layers, model = "small";
   uint64_t seed = 1;
+  std::string seeds;
   int threads = 2, shard = 0, shards = 1;
   bool results_only = false;
   std::string parallel = "none";
   app.add_option("--data", data, "data folder (default: $MATCOMP_DATA); get it with `matcomp-data download`");
   app.add_option("--out", out, "output folder (default: runs/" + task_name + "-<preset>)");
   app.add_option("--preset", preset, kPresetHelp)->check(CLI::IsMember({"smoke", "quick", "standard", "reference"}));
-  app.add_option("--seed", seed, "seed of the model, the data order and the factorizations");
+  auto* seed_option = app.add_option("--seed", seed, "seed of the model, the data order and the factorizations");
+  app.add_option("--seeds", seeds,
+                 "comma-separated seeds: the whole sweep once per seed in OUT/seed-S/, and OUT/results.csv with "
+                 "the mean, standard deviation and range over the seeds (plots with error bars)")
+      ->excludes(seed_option);
   app.add_option("--threads", threads, "OpenMP/BLAS threads")->check(CLI::PositiveNumber);
   app.add_option("--only", only, "comma-separated methods (lowrank,simhash,kmeans,dictionary,prune,prune_grad); the baseline always runs");
   app.add_option("--ratios", ratios, "comma-separated target ratios of the compressed layers' stored to dense size");
@@ -166,8 +172,21 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
       o.run_info["model"] = model;
     }
     if (o.data_parallel) task->set_data_parallel(o.data_parallel);
-    if (results_only) write_results(o.out_dir, *task, o.preset);
-    else run_sweep(*task, o);
+    std::vector<uint64_t> seed_list;
+    for (const std::string& item : split_list(seeds)) {
+      char* end = nullptr;
+      const unsigned long long v = std::strtoull(item.c_str(), &end, 10);
+      MC_CHECK(end != item.c_str() && *end == '\0' && item[0] != '-', ValueError, "--seeds: '" << item << "' is not a seed (a non-negative integer)");
+      seed_list.push_back(v);
+    }
+    MC_CHECK(seeds.empty() || !seed_list.empty(), ValueError, "--seeds: give at least one seed");
+    if (seed_list.empty()) {
+      if (results_only) write_results(o.out_dir, *task, o.preset);
+      else run_sweep(*task, o);
+    } else {
+      if (results_only) write_seed_summary(o.out_dir, seed_list, *task, o.preset);
+      else run_seed_sweeps(*task, o, seed_list);
+    }
     std::fprintf(stderr, "results: %s/results.csv\n", o.out_dir.c_str());
     return 0;
   } catch (const std::exception& e) {

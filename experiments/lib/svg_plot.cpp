@@ -81,12 +81,19 @@ std::string render_svg(const Figure& f) {
   const auto drawable = [&](double x, double y) { return std::isfinite(y) && (!f.log_x || x > 0) && (!f.log_y || y > 0); };
   for (const Series& s : f.series) {
     MC_CHECK(s.x.size() == s.y.size(), ValueError, "plot series '" << s.label << "': x and y differ in length");
+    MC_CHECK(s.y_err.empty() || s.y_err.size() == s.y.size(), ValueError,
+             "plot series '" << s.label << "': " << s.y_err.size() << " error bars for " << s.y.size() << " points");
     for (size_t i = 0; i < s.x.size(); ++i) {
       if (!drawable(s.x[i], s.y[i])) continue;
       x0 = std::min(x0, tx(s.x[i]));
       x1 = std::max(x1, tx(s.x[i]));
       y0 = std::min(y0, ty(s.y[i]));
       y1 = std::max(y1, ty(s.y[i]));
+      if (!s.y_err.empty() && std::isfinite(s.y_err[i])) {
+        const double lo = s.y[i] - s.y_err[i], hi = s.y[i] + s.y_err[i];
+        if (!f.log_y || lo > 0) y0 = std::min(y0, ty(lo));
+        y1 = std::max(y1, ty(hi));
+      }
     }
   }
   for (const Line& l : f.horizontal)
@@ -168,6 +175,13 @@ std::string render_svg(const Figure& f) {
     o << "\"/>\n";
     if (s.markers)
       for (auto [x, y] : pts) o << "<circle cx=\"" << px(x) << "\" cy=\"" << py(y) << "\" r=\"3.5\" fill=\"" << colour << "\"/>\n";
+    for (size_t i = 0; i < s.y_err.size(); ++i) {  // vertical bar with short caps
+      if (!drawable(s.x[i], s.y[i]) || !(s.y_err[i] > 0) || !std::isfinite(s.y_err[i])) continue;
+      const double lo = f.log_y && !(s.y[i] - s.y_err[i] > 0) ? y0 : ty(s.y[i] - s.y_err[i]);
+      const double y_lo = top + (1 - (lo - y0) / (y1 - y0)) * ph, y_hi = py(s.y[i] + s.y_err[i]), x = px(s.x[i]);
+      o << "<path class=\"error-bar\" fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.5\" d=\"M" << x << "," << y_lo
+        << "V" << y_hi << "M" << x - 4 << "," << y_lo << "h8M" << x - 4 << "," << y_hi << "h8\"/>\n";
+    }
     const double ly = top + 10 + 20 * static_cast<double>(k);
     o << "<line x1=\"" << left + pw + 14 << "\" x2=\"" << left + pw + 38 << "\" y1=\"" << ly << "\" y2=\"" << ly
       << "\" stroke=\"" << colour << "\" stroke-width=\"2.5\"/>\n";

@@ -1,6 +1,7 @@
 // Line plots as standalone SVG files, drawn by the experiment binaries themselves (no plotting
 // dependency): one line per series, optional horizontal reference lines (a baseline) and
-// vertical markers (a compression event), linear or log axes, a legend.
+// vertical markers (a compression event), error bars (a spread over seeds), linear or log
+// axes, a legend.
 #pragma once
 
 #include <string>
@@ -11,7 +12,8 @@ namespace mc::plot {
 struct Series {
   std::string label;
   std::vector<double> x, y;
-  bool markers = true;  // draw a dot at every point
+  std::vector<double> y_err = {};  // empty, or one half-height per point: a bar from y - err to y + err
+  bool markers = true;             // draw a dot at every point
 };
 
 struct Line {

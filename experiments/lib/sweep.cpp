@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "distributed/model_sync.h"
+#include "experiments/lib/results_table.h"
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
 
@@ -266,70 +267,20 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
 }
 
 void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& p) {
-  std::vector<nlohmann::json> results;
-  if (fs::exists(out_dir + "/branches"))
-    for (const auto& entry : fs::directory_iterator(out_dir + "/branches"))
-      if (fs::exists(entry.path() / "result.json"))
-        results.push_back(nlohmann::json::parse(read_file((entry.path() / "result.json").string())));
-  // Stable order: baseline first, then by method and descending ratio.
-  std::sort(results.begin(), results.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    const std::string ma = a["method"], mb = b["method"];
-    if ((ma == "none") != (mb == "none")) return ma == "none";
-    if (ma != mb) return ma < mb;
-    return a["ratio"].get<double>() > b["ratio"].get<double>();
-  });
+  const std::vector<nlohmann::json> results = read_branch_results(out_dir);
   const std::string metric = task.metric();
-  const std::vector<std::string> cols{"method", "ratio", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes",
-                                      metric, "infer_ms", "final_loss", "steps", "train_seconds"};
-  std::string csv;
-  for (size_t i = 0; i < cols.size(); ++i) {
-    if (i) csv += ',';
-    csv += cols[i];
-  }
-  csv += '\n';
-  for (const auto& r : results) {
-    for (size_t i = 0; i < cols.size(); ++i) {
-      if (i) csv += ',';
-      if (r.contains(cols[i])) csv += csv_cell(r[cols[i]]);
-    }
-    csv += '\n';
-  }
-  write_file_atomically(out_dir + "/results.csv", csv);
-
-  // Plots: metric vs ratio, metric vs bytes on disk, training curves.
-  std::map<std::string, plot::Series> by_ratio, by_disk;
-  std::vector<plot::Line> baseline;
-  for (const auto& r : results) {
-    const std::string m = r["method"];
-    if (m == "none") {
-      baseline.push_back({"uncompressed", r[metric].get<double>()});
-      continue;
-    }
-    by_ratio[m].label = by_disk[m].label = m;
-    by_ratio[m].x.push_back(r["achieved_ratio"].get<double>());
-    by_ratio[m].y.push_back(r[metric].get<double>());
-    by_disk[m].x.push_back(r["disk_bytes"].get<double>() / 1e6);
-    by_disk[m].y.push_back(r[metric].get<double>());
-  }
-  const std::string task_title = task.name() == "cifar10" ? "CIFAR-10" : "PTB";
-  plot::Figure f1{task_title + ": " + metric + " vs compression ratio (" + p.name + ")",
-                  "stored size of the compressed layers / dense size", metric, true, {}, baseline, {}};
-  f1.log_y = !task.higher_is_better();  // perplexity: its log is the loss, and bad points would flatten the rest
-  for (auto& [m, s] : by_ratio) f1.series.push_back(s);
-  plot::write_svg(out_dir + "/" + metric + "_vs_ratio.svg", f1);
-  plot::Figure f2{task_title + ": " + metric + " vs model size on disk (" + p.name + ")", "exported model file (MB)", metric, true, {},
-                  {}, {}};
-  f2.log_y = f1.log_y;
-  for (auto& [m, s] : by_disk) f2.series.push_back(s);
-  for (const auto& r : results)
-    if (r["method"] == "none") f2.series.push_back({"uncompressed", {r["disk_bytes"].get<double>() / 1e6}, {r[metric].get<double>()}});
-  plot::write_svg(out_dir + "/" + metric + "_vs_disk.svg", f2);
+  write_results_csv(out_dir + "/results.csv", results,
+                    {"method", "ratio", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes", metric, "infer_ms",
+                     "final_loss", "steps", "train_seconds"});
+  const std::string title = task_title(task.name());
+  // Perplexity on a log axis: its log is the loss, and bad points would flatten the rest.
+  write_metric_plots(out_dir, results, {title, metric, p.name, !task.higher_is_better(), "", "uncompressed"});
 
   // Training curves around the compression event: the end of the shared prefix (as long as a
   // branch) once, then the baseline and every method at the ratio nearest 0.25. Batch losses
   // are noisy, so each point is the mean of the last kSmooth logged losses.
   constexpr size_t kSmooth = 5;
-  plot::Figure f3{task_title + ": training loss around the compression event (" + p.name + ")", "step",
+  plot::Figure f3{title + ": training loss around the compression event (" + p.name + ")", "step",
                   "training loss (mean of the last 5 logged steps)", false, {}, {},
                   {{"compression begins", static_cast<double>(p.begin_step)}}};
   const auto smoothed = [&](const std::vector<nlohmann::json>& rows, const std::string& label, double from_step) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -148,6 +149,47 @@ TEST(CompareSmoke, PtbShardedSweepEqualsSerialSweep) {
   expect_same_results(serial, sharded, 5);
   fs::remove_all(serial);
   fs::remove_all(sharded);
+}
+
+// --seeds: one complete sweep per seed, and a summary whose mean, spread and per-seed values
+// come from those sweeps; seed 1's folder equals a plain --seed 1 sweep.
+TEST(CompareSmoke, SeedsRunOneSweepEachAndSummariseThem) {
+  REQUIRE_DATA();
+  const std::string out = out_dir("ptb-seeds"), plain = out_dir("ptb-seed1");
+  const std::string args = "--preset smoke --only lowrank --ratios 0.5 --out ";
+  std::string log;
+  ASSERT_EQ(run("ptb-compare", args + out + " --seeds 1,2", &log), 0) << log;
+  ASSERT_EQ(run("ptb-compare", args + plain + " --seed 1", &log), 0) << log;
+  expect_same_results(out + "/seed-1", plain, 2);
+  const auto one = read_csv(out + "/seed-1/results.csv"), two = read_csv(out + "/seed-2/results.csv");
+  const auto summary = read_csv(out + "/results.csv");
+  ASSERT_EQ(summary.size(), 2u) << "baseline + lowrank-0.5";
+  for (size_t i = 0; i < summary.size(); ++i) {
+    const auto& row = summary[i];
+    EXPECT_EQ(row.at("method"), one[i].at("method"));
+    EXPECT_EQ(row.at("seeds"), "2");
+    const double a = std::stod(one[i].at("perplexity")), b = std::stod(two[i].at("perplexity"));
+    EXPECT_NE(a, b) << "seeds 1 and 2 trained the same model";
+    EXPECT_NEAR(std::stod(row.at("perplexity")), (a + b) / 2, 1e-5 * a);
+    EXPECT_NEAR(std::stod(row.at("perplexity_std")), std::fabs(a - b) / std::sqrt(2.0), 1e-5 * a);
+    EXPECT_NEAR(std::stod(row.at("perplexity_min")), std::min(a, b), 1e-5 * a);
+    EXPECT_NEAR(std::stod(row.at("perplexity_max")), std::max(a, b), 1e-5 * a);
+    EXPECT_EQ(row.at("perplexity_per_seed").rfind("1:", 0), 0u) << row.at("perplexity_per_seed");
+    EXPECT_NE(row.at("perplexity_per_seed").find(" 2:"), std::string::npos) << row.at("perplexity_per_seed");
+  }
+  expect_svg(out + "/perplexity_vs_ratio.svg");
+  EXPECT_NE(mc::read_file(out + "/perplexity_vs_ratio.svg").find("error-bar"), std::string::npos);
+  for (const std::string seed : {"1", "2"}) expect_svg(out + "/seed-" + seed + "/training_curves.svg");
+
+  // Bad seed lists are refused, naming the problem.
+  EXPECT_NE(run("ptb-compare", args + out + " --seeds 1,1", &log), 0);
+  EXPECT_NE(log.find("seed 1 is listed twice"), std::string::npos) << log;
+  EXPECT_NE(run("ptb-compare", args + out + " --seeds 1,x", &log), 0);
+  EXPECT_NE(log.find("'x' is not a seed"), std::string::npos) << log;
+  EXPECT_NE(run("ptb-compare", args + out + " --seed 3 --seeds 1,2", &log), 0);
+  EXPECT_NE(log.find("excludes"), std::string::npos) << log;
+  fs::remove_all(out);
+  fs::remove_all(plain);
 }
 
 #ifdef MATCOMP_MPIEXEC

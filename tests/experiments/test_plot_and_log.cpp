@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "experiments/lib/run_log.h"
+#include "core/error.h"
 #include "experiments/lib/svg_plot.h"
 
 TEST(SvgPlot, OneLinePerSeriesBaselineAndEventMarker) {
@@ -66,6 +67,20 @@ TEST(SvgPlot, ShortLogRangesStillGetSeveralLabelledTicks) {
   for (const char* label : {">120<", ">160<", ">10<", ">14<"})
     EXPECT_NE(svg.find(label), std::string::npos) << label;
   EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+TEST(SvgPlot, ErrorBarsAreDrawnInsideThePlotAndCheckedForLength) {
+  mc::plot::Figure f;
+  f.series.push_back({"kmeans", {0.1, 0.25, 0.5}, {0.80, 0.82, 0.83}, {0.01, 0.0, 0.05}});  // the 0 draws no bar
+  const std::string svg = mc::plot::render_svg(f);
+  size_t bars = 0;
+  for (size_t p = svg.find("class=\"error-bar\""); p != std::string::npos; p = svg.find("class=\"error-bar\"", p + 1)) ++bars;
+  EXPECT_EQ(bars, 2u);
+  // The axis grows to hold 0.83 + 0.05: a tick at 0.88 or above exists, the points alone end at 0.83.
+  EXPECT_NE(svg.find(">0.88<"), std::string::npos) << svg;
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+  f.series[0].y_err.pop_back();
+  EXPECT_THROW(mc::plot::render_svg(f), mc::ValueError);
 }
 
 TEST(SvgPlot, StepTicksReadAsThousands) {

@@ -1,0 +1,89 @@
+#include "experiments/lib/results_table.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "core/atomic_file.h"
+#include "experiments/lib/run_log.h"
+#include "experiments/lib/svg_plot.h"
+
+namespace fs = std::filesystem;
+
+namespace mc {
+
+std::string task_title(const std::string& task_name) { return task_name == "cifar10" ? "CIFAR-10" : "PTB"; }
+
+std::vector<nlohmann::json> read_branch_results(const std::string& sweep_dir) {
+  std::vector<nlohmann::json> rows;
+  if (fs::exists(sweep_dir + "/branches"))
+    for (const auto& entry : fs::directory_iterator(sweep_dir + "/branches"))
+      if (fs::exists(entry.path() / "result.json"))
+        rows.push_back(nlohmann::json::parse(read_file((entry.path() / "result.json").string())));
+  sort_results(rows);
+  return rows;
+}
+
+void sort_results(std::vector<nlohmann::json>& rows) {
+  std::sort(rows.begin(), rows.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    const std::string ma = a["method"], mb = b["method"];
+    if ((ma == "none") != (mb == "none")) return ma == "none";
+    if (ma != mb) return ma < mb;
+    return a["ratio"].get<double>() > b["ratio"].get<double>();
+  });
+}
+
+void write_results_csv(const std::string& path, const std::vector<nlohmann::json>& rows,
+                       const std::vector<std::string>& columns) {
+  std::string csv;
+  for (size_t i = 0; i < columns.size(); ++i) csv += (i ? "," : "") + columns[i];
+  csv += '\n';
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i) csv += ',';
+      if (r.contains(columns[i])) csv += csv_cell(r[columns[i]]);
+    }
+    csv += '\n';
+  }
+  write_file_atomically(path, csv);
+}
+
+void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::json>& rows, const MetricPlots& style) {
+  const std::string& metric = style.metric;
+  const auto error_of = [&](const nlohmann::json& r) {
+    return !style.error_key.empty() && r.contains(style.error_key) ? r[style.error_key].get<double>() : 0.0;
+  };
+  std::map<std::string, plot::Series> by_ratio, by_disk;
+  std::vector<plot::Line> baseline;
+  plot::Series baseline_point{style.baseline_label, {}, {}, {}};
+  for (const auto& r : rows) {
+    const std::string m = r["method"];
+    const double value = r[metric].get<double>(), disk_mb = r["disk_bytes"].get<double>() / 1e6;
+    if (m == "none") {
+      baseline.push_back({style.baseline_label, value});
+      baseline_point.x.push_back(disk_mb), baseline_point.y.push_back(value), baseline_point.y_err.push_back(error_of(r));
+      continue;
+    }
+    for (auto* series : {&by_ratio[m], &by_disk[m]}) {
+      series->label = m;
+      series->y.push_back(value);
+      series->y_err.push_back(error_of(r));
+    }
+    by_ratio[m].x.push_back(r["achieved_ratio"].get<double>());
+    by_disk[m].x.push_back(disk_mb);
+  }
+  plot::Figure vs_ratio{style.task_title + ": " + metric + " vs compression ratio (" + style.preset_name + ")",
+                        "stored size of the compressed layers / dense size", metric, true, {}, baseline, {}};
+  vs_ratio.log_y = style.log_y;
+  for (auto& [m, s] : by_ratio) vs_ratio.series.push_back(s);
+  plot::write_svg(out_dir + "/" + metric + "_vs_ratio.svg", vs_ratio);
+  plot::Figure vs_disk{style.task_title + ": " + metric + " vs model size on disk (" + style.preset_name + ")",
+                       "exported model file (MB)", metric, true, {}, {}, {}};
+  vs_disk.log_y = style.log_y;
+  for (auto& [m, s] : by_disk) vs_disk.series.push_back(s);
+  if (!baseline_point.x.empty()) vs_disk.series.push_back(baseline_point);
+  plot::write_svg(out_dir + "/" + metric + "_vs_disk.svg", vs_disk);
+}
+
+}  // namespace mc

@@ -1,0 +1,39 @@
+// A finished sweep's results as rows (one json object per branch, or per branch summed over
+// seeds), written as results.csv and drawn as the metric-vs-ratio and metric-vs-disk plots.
+// The single-seed sweep and the summary over seeds share these.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mc {
+
+// "CIFAR-10", "PTB": the task as plot titles name it.
+std::string task_title(const std::string& task_name);
+
+// sweep_dir/branches/*/result.json, in the table's order (see sort_results).
+std::vector<nlohmann::json> read_branch_results(const std::string& sweep_dir);
+
+// Baseline ("none") first, then by method and descending target ratio.
+void sort_results(std::vector<nlohmann::json>& rows);
+
+// A header line, then one line per row with the given columns (a key the row lacks: empty cell).
+void write_results_csv(const std::string& path, const std::vector<nlohmann::json>& rows,
+                       const std::vector<std::string>& columns);
+
+struct MetricPlots {
+  std::string task_title;   // "CIFAR-10"
+  std::string metric;       // the rows' key: "accuracy", "perplexity"
+  std::string preset_name;  // in the titles
+  bool log_y = false;
+  std::string error_key;    // non-empty: error bars of +-row[error_key] (rows without it: none)
+  std::string baseline_label = "uncompressed";
+};
+
+// out_dir/<metric>_vs_ratio.svg (against the achieved ratio, baseline as a line) and
+// out_dir/<metric>_vs_disk.svg (against the exported file's MB, baseline as a point).
+void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::json>& rows, const MetricPlots& style);
+
+}  // namespace mc

@@ -1,0 +1,86 @@
+#include "experiments/lib/seed_summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <utility>
+
+#include "core/error.h"
+#include "experiments/lib/results_table.h"
+
+namespace fs = std::filesystem;
+
+namespace mc {
+
+std::string seed_dir(const std::string& out_dir, uint64_t seed) { return out_dir + "/seed-" + std::to_string(seed); }
+
+void run_seed_sweeps(ExperimentTask& task, const SweepOptions& options, const std::vector<uint64_t>& seeds) {
+  MC_CHECK(!seeds.empty(), ValueError, "--seeds: give at least one seed");
+  for (size_t i = 0; i < seeds.size(); ++i)
+    for (size_t j = 0; j < i; ++j) MC_CHECK(seeds[i] != seeds[j], ValueError, "--seeds: seed " << seeds[i] << " is listed twice");
+  const bool writes = !options.data_parallel || options.data_parallel->is_root();
+  for (uint64_t seed : seeds) {
+    SweepOptions one = options;
+    one.out_dir = seed_dir(options.out_dir, seed);
+    one.seed = seed;
+    one.run_info["seed"] = seed;
+    if (writes) std::fprintf(stderr, "seed %llu: %s\n", static_cast<unsigned long long>(seed), one.out_dir.c_str());
+    run_sweep(task, one);
+  }
+  if (options.write_results && writes) write_seed_summary(options.out_dir, seeds, task, options.preset);
+}
+
+void write_seed_summary(const std::string& out_dir, const std::vector<uint64_t>& seeds, const ExperimentTask& task,
+                        const Preset& preset) {
+  const std::string metric = task.metric();
+  // (method, ratio) -> the finished branches of every seed, in the order of `seeds`.
+  std::map<std::pair<std::string, double>, std::vector<std::pair<uint64_t, nlohmann::json>>> groups;
+  for (uint64_t seed : seeds) {
+    const std::string dir = seed_dir(out_dir, seed);
+    if (!fs::exists(dir)) continue;
+    write_results(dir, task, preset);
+    for (const nlohmann::json& r : read_branch_results(dir)) groups[{r["method"], r["ratio"].get<double>()}].emplace_back(seed, r);
+  }
+  std::vector<nlohmann::json> rows;
+  for (const auto& [key, runs] : groups) {
+    const double n = static_cast<double>(runs.size());
+    nlohmann::json row = {{"method", key.first}, {"ratio", key.second}, {"seeds", runs.size()}, {"steps", runs[0].second["steps"]}};
+    for (const char* col : {"achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes", "infer_ms", "final_loss", "train_seconds"}) {
+      double sum = 0;
+      for (const auto& run : runs) sum += run.second[col].get<double>();
+      row[col] = sum / n;
+    }
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
+    std::ostringstream per_seed;  // "1:0.8405 2:0.8391" (spaces: one CSV cell)
+    for (const auto& [seed, r] : runs) {
+      const double v = r[metric].get<double>();
+      sum += v, lo = std::min(lo, v), hi = std::max(hi, v);
+      per_seed << (per_seed.tellp() > 0 ? " " : "") << seed << ":" << v;
+    }
+    const double mean = sum / n;
+    row[metric] = mean;
+    row[metric + "_min"] = lo;
+    row[metric + "_max"] = hi;
+    row[metric + "_per_seed"] = per_seed.str();
+    if (runs.size() > 1) {  // the sample standard deviation; undefined for one seed
+      double squares = 0;
+      for (const auto& run : runs) squares += std::pow(run.second[metric].get<double>() - mean, 2);
+      row[metric + "_std"] = std::sqrt(squares / (n - 1));
+    }
+    rows.push_back(row);
+  }
+  sort_results(rows);
+  fs::create_directories(out_dir);
+  write_results_csv(out_dir + "/results.csv", rows,
+                    {"method", "ratio", "seeds", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes", metric,
+                     metric + "_std", metric + "_min", metric + "_max", metric + "_per_seed", "infer_ms", "final_loss",
+                     "steps", "train_seconds"});
+  std::ostringstream over;
+  over << preset.name << ", mean of " << seeds.size() << " seeds, bars: 1 std";
+  write_metric_plots(out_dir, rows, {task_title(task.name()), metric, over.str(), !task.higher_is_better(), metric + "_std", "uncompressed (mean)"});
+}
+
+}  // namespace mc
