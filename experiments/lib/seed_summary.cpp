@@ -48,13 +48,19 @@ void write_seed_summary(const std::string& out_dir, const std::vector<uint64_t>&
   for (const auto& [key, runs] : groups) {
     const double n = static_cast<double>(runs.size());
     nlohmann::json row = {{"method", key.first}, {"ratio", key.second}, {"seeds", runs.size()}, {"steps", runs[0].second["steps"]}};
-    for (const char* col : {"achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes", "infer_ms", "final_loss", "train_seconds"}) {
+    for (const char* col : {"achieved_ratio", "infer_ms", "final_loss", "train_seconds"}) {
       double sum = 0;
       for (const auto& run : runs) sum += run.second[col].get<double>();
       row[col] = sum / n;
     }
+    for (const char* col : {"stored_bytes", "dense_bytes", "disk_bytes"}) {  // whole bytes, not 1.056e+07
+      double sum = 0;
+      for (const auto& run : runs) sum += run.second[col].get<double>();
+      row[col] = std::llround(sum / n);
+    }
     double sum = 0, lo = INFINITY, hi = -INFINITY;
     std::ostringstream per_seed;  // "1:0.8405 2:0.8391" (spaces: one CSV cell)
+    per_seed.precision(7);
     for (const auto& [seed, r] : runs) {
       const double v = r[metric].get<double>();
       sum += v, lo = std::min(lo, v), hi = std::max(hi, v);
@@ -79,7 +85,7 @@ void write_seed_summary(const std::string& out_dir, const std::vector<uint64_t>&
                      metric + "_std", metric + "_min", metric + "_max", metric + "_per_seed", "infer_ms", "final_loss",
                      "steps", "train_seconds"});
   std::ostringstream over;
-  over << preset.name << ", mean of " << seeds.size() << " seeds, bars: 1 std";
+  over << preset.name << ", " << seeds.size() << " seeds: mean \u00b1 std";
   write_metric_plots(out_dir, rows, {task_title(task.name()), metric, over.str(), !task.higher_is_better(), metric + "_std", "uncompressed (mean)"});
 }
 

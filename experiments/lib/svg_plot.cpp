@@ -118,7 +118,13 @@ std::string render_svg(const Figure& f) {
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << f.width << "\" height=\"" << f.height
     << "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  o << "<text x=\"" << left + pw / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">"
+  // The title centres over the plot area, moved as far as a long title needs to stay on the
+  // page, and set smaller if it is wider than the page (bold: about 0.6 em a character).
+  const double title_chars = static_cast<double>(f.title.size());
+  const double title_size = std::min(15.0, (f.width - 16) / (0.6 * std::max(title_chars, 1.0)));
+  const double title_half_width = 0.3 * title_size * title_chars;
+  const double title_x = std::min(std::max(left + pw / 2, title_half_width + 8), f.width - title_half_width - 8);
+  o << "<text x=\"" << title_x << "\" y=\"22\" text-anchor=\"middle\" font-size=\"" << title_size << "\" font-weight=\"bold\">"
     << escape(f.title) << "</text>\n";
   // Grid and ticks.
   std::vector<double> yt;

@@ -83,6 +83,21 @@ TEST(SvgPlot, ErrorBarsAreDrawnInsideThePlotAndCheckedForLength) {
   EXPECT_THROW(mc::plot::render_svg(f), mc::ValueError);
 }
 
+TEST(SvgPlot, LongTitlesStayOnThePage) {
+  mc::plot::Figure f;
+  f.title = "PTB: perplexity vs compression ratio (quick, 3 seeds: mean and standard deviation)";
+  f.series.push_back({"lowrank", {0.1, 0.5}, {180, 150}});
+  const std::string svg = mc::plot::render_svg(f);
+  const size_t at = svg.find("font-weight=\"bold\"");
+  ASSERT_NE(at, std::string::npos);
+  const size_t x_at = svg.rfind("<text x=\"", at), size_at = svg.rfind("font-size=\"", at);
+  const double x = std::stod(svg.substr(x_at + 9)), size = std::stod(svg.substr(size_at + 11));
+  EXPECT_LT(size, 15) << "84 characters in 15 px bold are wider than 720 px";
+  const double half = 0.3 * size * static_cast<double>(f.title.size());
+  EXPECT_GE(x - half, 0.0);
+  EXPECT_LE(x + half, f.width);
+}
+
 TEST(SvgPlot, StepTicksReadAsThousands) {
   mc::plot::Figure f;
   f.series.push_back({"loss", {24000, 26000}, {0.4, 0.3}});  // ticks every 500 steps
