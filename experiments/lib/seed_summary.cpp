@@ -15,6 +15,20 @@ namespace fs = std::filesystem;
 
 namespace mc {
 
+namespace {
+
+// Mean and sample standard deviation (n - 1; 0 for one value).
+std::pair<double, double> mean_and_std(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  const double mean = sum / static_cast<double>(v.size());
+  double squares = 0;
+  for (double x : v) squares += (x - mean) * (x - mean);
+  return {mean, v.size() > 1 ? std::sqrt(squares / static_cast<double>(v.size() - 1)) : 0.0};
+}
+
+}  // namespace
+
 std::string seed_dir(const std::string& out_dir, uint64_t seed) { return out_dir + "/seed-" + std::to_string(seed); }
 
 void run_seed_sweeps(ExperimentTask& task, const SweepOptions& options, const std::vector<uint64_t>& seeds) {
@@ -44,6 +58,12 @@ void write_seed_summary(const std::string& out_dir, const std::vector<uint64_t>&
     write_results(dir, task, preset);
     for (const nlohmann::json& r : read_branch_results(dir)) groups[{r["method"], r["ratio"].get<double>()}].emplace_back(seed, r);
   }
+  // Each seed's uncompressed metric: a method's change against it, seed by seed, is paired
+  // (same prefix, same data order), and its spread is often smaller than the metric's own.
+  std::map<uint64_t, double> baseline;
+  for (const auto& [key, runs] : groups)
+    if (key.first == "none")
+      for (const auto& [seed, r] : runs) baseline[seed] = r[metric].get<double>();
   std::vector<nlohmann::json> rows;
   for (const auto& [key, runs] : groups) {
     const double n = static_cast<double>(runs.size());
@@ -58,23 +78,28 @@ void write_seed_summary(const std::string& out_dir, const std::vector<uint64_t>&
       for (const auto& run : runs) sum += run.second[col].get<double>();
       row[col] = std::llround(sum / n);
     }
-    double sum = 0, lo = INFINITY, hi = -INFINITY;
+    double lo = INFINITY, hi = -INFINITY;
+    std::vector<double> values;
     std::ostringstream per_seed;  // "1:0.8405 2:0.8391" (spaces: one CSV cell)
     per_seed.precision(7);
     for (const auto& [seed, r] : runs) {
       const double v = r[metric].get<double>();
-      sum += v, lo = std::min(lo, v), hi = std::max(hi, v);
+      values.push_back(v), lo = std::min(lo, v), hi = std::max(hi, v);
       per_seed << (per_seed.tellp() > 0 ? " " : "") << seed << ":" << v;
     }
-    const double mean = sum / n;
+    const auto [mean, std_dev] = mean_and_std(values);
     row[metric] = mean;
     row[metric + "_min"] = lo;
     row[metric + "_max"] = hi;
     row[metric + "_per_seed"] = per_seed.str();
-    if (runs.size() > 1) {  // the sample standard deviation; undefined for one seed
-      double squares = 0;
-      for (const auto& run : runs) squares += std::pow(run.second[metric].get<double>() - mean, 2);
-      row[metric + "_std"] = std::sqrt(squares / (n - 1));
+    if (runs.size() > 1) row[metric + "_std"] = std_dev;  // undefined for one seed
+    std::vector<double> changes;
+    for (const auto& [seed, r] : runs)
+      if (key.first != "none" && baseline.count(seed)) changes.push_back(r[metric].get<double>() - baseline[seed]);
+    if (!changes.empty()) {
+      const auto [change, change_std] = mean_and_std(changes);
+      row[metric + "_vs_none"] = change;
+      if (changes.size() > 1) row[metric + "_vs_none_std"] = change_std;
     }
     rows.push_back(row);
   }
@@ -82,7 +107,8 @@ void write_seed_summary(const std::string& out_dir, const std::vector<uint64_t>&
   fs::create_directories(out_dir);
   write_results_csv(out_dir + "/results.csv", rows,
                     {"method", "ratio", "seeds", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes", metric,
-                     metric + "_std", metric + "_min", metric + "_max", metric + "_per_seed", "infer_ms", "final_loss",
+                     metric + "_std", metric + "_min", metric + "_max", metric + "_per_seed", metric + "_vs_none",
+                     metric + "_vs_none_std", "infer_ms", "final_loss",
                      "steps", "train_seconds"});
   std::ostringstream over;
   over << preset.name << ", " << seeds.size() << " seeds: mean \u00b1 std";

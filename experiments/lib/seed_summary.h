@@ -2,7 +2,8 @@
 // (its prefix, branches, results.csv and plots), and a summary over the seeds in out/:
 // results.csv with one row per (method, ratio) giving how many seeds finished it, the mean of
 // every number, and the metric's standard deviation (n - 1), minimum, maximum and per-seed
-// values; plots with the mean and bars of one standard deviation. One seed per point cannot
+// values, and its change against the same seed's uncompressed model (mean and standard
+// deviation); plots with the mean and bars of one standard deviation. One seed per point cannot
 // tell a real difference from training noise; this measures the noise.
 #pragma once
 

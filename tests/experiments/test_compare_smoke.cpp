@@ -174,6 +174,14 @@ TEST(CompareSmoke, SeedsRunOneSweepEachAndSummariseThem) {
     EXPECT_NEAR(std::stod(row.at("perplexity_std")), std::fabs(a - b) / std::sqrt(2.0), 1e-5 * a);
     EXPECT_NEAR(std::stod(row.at("perplexity_min")), std::min(a, b), 1e-5 * a);
     EXPECT_NEAR(std::stod(row.at("perplexity_max")), std::max(a, b), 1e-5 * a);
+    if (i > 0) {  // paired with the same seed's baseline (row 0)
+      const double base_a = std::stod(one[0].at("perplexity")), base_b = std::stod(two[0].at("perplexity"));
+      const double change_a = a - base_a, change_b = b - base_b;
+      EXPECT_NEAR(std::stod(row.at("perplexity_vs_none")), (change_a + change_b) / 2, 1e-5 * a);
+      EXPECT_NEAR(std::stod(row.at("perplexity_vs_none_std")), std::fabs(change_a - change_b) / std::sqrt(2.0), 1e-5 * a);
+    } else {
+      EXPECT_TRUE(row.at("perplexity_vs_none").empty());
+    }
     EXPECT_EQ(row.at("perplexity_per_seed").rfind("1:", 0), 0u) << row.at("perplexity_per_seed");
     EXPECT_NE(row.at("perplexity_per_seed").find(" 2:"), std::string::npos) << row.at("perplexity_per_seed");
   }
