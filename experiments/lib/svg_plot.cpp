@@ -112,7 +112,8 @@ std::string render_svg(const Figure& f) {
   const double left = 70, right = 190, top = 40, bottom = 55;
   const double pw = f.width - left - right, ph = f.height - top - bottom;
   const auto px = [&](double x) { return left + (tx(x) - x0) / (x1 - x0) * pw; };
-  const auto py = [&](double y) { return top + (1 - (ty(y) - y0) / (y1 - y0)) * ph; };
+  const auto page_y = [&](double axis_y) { return top + (1 - (axis_y - y0) / (y1 - y0)) * ph; };  // axis coordinates
+  const auto py = [&](double y) { return page_y(ty(y)); };
 
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << f.width << "\" height=\"" << f.height
@@ -183,8 +184,9 @@ std::string render_svg(const Figure& f) {
       for (auto [x, y] : pts) o << "<circle cx=\"" << px(x) << "\" cy=\"" << py(y) << "\" r=\"3.5\" fill=\"" << colour << "\"/>\n";
     for (size_t i = 0; i < s.y_err.size(); ++i) {  // vertical bar with short caps
       if (!drawable(s.x[i], s.y[i]) || !(s.y_err[i] > 0) || !std::isfinite(s.y_err[i])) continue;
-      const double lo = f.log_y && !(s.y[i] - s.y_err[i] > 0) ? y0 : ty(s.y[i] - s.y_err[i]);
-      const double y_lo = top + (1 - (lo - y0) / (y1 - y0)) * ph, y_hi = py(s.y[i] + s.y_err[i]), x = px(s.x[i]);
+      // A bar reaching zero or below on a log axis stops at the axis' bottom.
+      const double y_lo = f.log_y && !(s.y[i] - s.y_err[i] > 0) ? page_y(y0) : py(s.y[i] - s.y_err[i]);
+      const double y_hi = py(s.y[i] + s.y_err[i]), x = px(s.x[i]);
       o << "<path class=\"error-bar\" fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.5\" d=\"M" << x << "," << y_lo
         << "V" << y_hi << "M" << x - 4 << "," << y_lo << "h8M" << x - 4 << "," << y_hi << "h8\"/>\n";
     }

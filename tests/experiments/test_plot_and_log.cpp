@@ -6,8 +6,8 @@
 #include <regex>
 
 #include "core/atomic_file.h"
-#include "experiments/lib/run_log.h"
 #include "core/error.h"
+#include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
 
 TEST(SvgPlot, OneLinePerSeriesBaselineAndEventMarker) {
