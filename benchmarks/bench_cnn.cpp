@@ -8,12 +8,12 @@
 
 #include <vector>
 
-#include "autograd/ops.h"
-#include "core/parallel.h"
-#include "core/rng.h"
-#include "layers/cifar10_cnn.h"
-#include "layers/conv2d_op.h"
-#include "layers/sgd.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/layers/cifar10_cnn.h"
+#include "matcomp/layers/conv2d_op.h"
+#include "matcomp/layers/sgd.h"
 
 namespace {
 

@@ -10,14 +10,14 @@
 #include <memory>
 #include <string>
 
-#include "autograd/variable.h"
-#include "compression/apply_compression.h"
-#include "core/parallel.h"
-#include "core/rng.h"
-#include "layers/cifar10_cnn.h"
-#include "layers/dense.h"
-#include "layers/init.h"
-#include "layers/ptb_lstm.h"
+#include "matcomp/autograd/variable.h"
+#include "matcomp/compression/apply_compression.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/layers/cifar10_cnn.h"
+#include "matcomp/layers/dense.h"
+#include "matcomp/layers/init.h"
+#include "matcomp/layers/ptb_lstm.h"
 
 namespace {
 

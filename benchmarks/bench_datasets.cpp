@@ -4,11 +4,11 @@
 
 #include <vector>
 
-#include "core/rng.h"
-#include "datasets/cifar10.h"
-#include "datasets/cifar10_augment.h"
-#include "datasets/cifar10_loader.h"
-#include "datasets/lm_batcher.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/datasets/cifar10.h"
+#include "matcomp/datasets/cifar10_augment.h"
+#include "matcomp/datasets/cifar10_loader.h"
+#include "matcomp/datasets/lm_batcher.h"
 
 namespace {
 

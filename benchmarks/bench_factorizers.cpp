@@ -5,14 +5,14 @@
 
 #include <cmath>
 
-#include "compression/dictionary.h"
-#include "compression/kmeans.h"
-#include "compression/lowrank.h"
-#include "compression/omp.h"
-#include "compression/pruning.h"
-#include "compression/simhash.h"
-#include "core/parallel.h"
-#include "core/rng.h"
+#include "matcomp/compression/dictionary.h"
+#include "matcomp/compression/kmeans.h"
+#include "matcomp/compression/lowrank.h"
+#include "matcomp/compression/omp.h"
+#include "matcomp/compression/pruning.h"
+#include "matcomp/compression/simhash.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/core/rng.h"
 
 namespace {
 

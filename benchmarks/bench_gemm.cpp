@@ -3,9 +3,9 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
-#include "core/blas.h"
-#include "core/parallel.h"
-#include "core/rng.h"
+#include "matcomp/core/blas.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/core/rng.h"
 
 namespace {
 

@@ -6,13 +6,13 @@
 
 #include <vector>
 
-#include "autograd/ops.h"
-#include "core/parallel.h"
-#include "core/rng.h"
-#include "layers/optimizer.h"
-#include "layers/ptb_lstm.h"
-#include "layers/sgd.h"
-#include "layers/softmax_loss.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/layers/optimizer.h"
+#include "matcomp/layers/ptb_lstm.h"
+#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/softmax_loss.h"
 
 namespace {
 

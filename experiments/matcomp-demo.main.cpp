@@ -5,11 +5,11 @@
 #include <cmath>
 #include <cstdio>
 
-#include "autograd/ops.h"
-#include "core/parallel.h"
-#include "core/rng.h"
-#include "layers/dense.h"
-#include "layers/init.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/layers/dense.h"
+#include "matcomp/layers/init.h"
 
 namespace {
 

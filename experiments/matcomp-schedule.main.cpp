@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "compression/schedule.h"
-#include "core/error.h"
+#include "matcomp/compression/schedule.h"
+#include "matcomp/core/error.h"
 #include "experiments/lib/svg_plot.h"
 
 int main(int argc, char** argv) {

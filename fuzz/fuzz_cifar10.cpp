@@ -6,10 +6,10 @@
 #include <string_view>
 #include <vector>
 
-#include "core/error.h"
-#include "core/rng.h"
-#include "datasets/cifar10.h"
-#include "datasets/cifar10_augment.h"
+#include "matcomp/core/error.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/datasets/cifar10.h"
+#include "matcomp/datasets/cifar10_augment.h"
 
 namespace {
 void check(const mc::data::Cifar10Split& s) {

@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/error.h"
-#include "datasets/lm_batcher.h"
-#include "datasets/ptb.h"
+#include "matcomp/core/error.h"
+#include "matcomp/datasets/lm_batcher.h"
+#include "matcomp/datasets/ptb.h"
 
 namespace {
 std::string_view take_part(std::string_view& rest) {

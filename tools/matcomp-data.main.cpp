@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "datasets/data_dir.h"
-#include "datasets/fetch.h"
-#include "datasets/verify.h"
+#include "matcomp/core/error.h"
+#include "matcomp/datasets/data_dir.h"
+#include "matcomp/datasets/fetch.h"
+#include "matcomp/datasets/verify.h"
 
 namespace {
 

@@ -21,18 +21,18 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "autograd/ops.h"
-#include "compression/apply_compression.h"
-#include "core/error.h"
-#include "core/parallel.h"
-#include "core/rng.h"
-#include "distributed/gradient_reducer.h"
-#include "distributed/model_sync.h"
-#include "distributed/session.h"
-#include "layers/cifar10_cnn.h"
-#include "layers/ptb_lstm.h"
-#include "layers/sgd.h"
-#include "layers/softmax_loss.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/compression/apply_compression.h"
+#include "matcomp/core/error.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/distributed/gradient_reducer.h"
+#include "matcomp/distributed/model_sync.h"
+#include "matcomp/distributed/session.h"
+#include "matcomp/layers/cifar10_cnn.h"
+#include "matcomp/layers/ptb_lstm.h"
+#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/softmax_loss.h"
 
 namespace {
 

@@ -16,15 +16,15 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "compression/omp.h"
-#include "compression/registry.h"
-#include "compression/util.h"
-#include "core/atomic_file.h"
-#include "core/blas.h"
-#include "core/error.h"
-#include "core/npy.h"
-#include "core/parallel.h"
-#include "core/rng.h"
+#include "matcomp/compression/omp.h"
+#include "matcomp/compression/registry.h"
+#include "matcomp/compression/util.h"
+#include "matcomp/core/atomic_file.h"
+#include "matcomp/core/blas.h"
+#include "matcomp/core/error.h"
+#include "matcomp/core/npy.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/core/rng.h"
 
 namespace {
 

@@ -2,12 +2,12 @@
 
 #include <cmath>
 
-#include "autograd/ops.h"
-#include "autograd/variable.h"
-#include "core/error.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/autograd/variable.h"
+#include "matcomp/core/error.h"
 #include "experiments/lib/timing.h"
-#include "layers/checkpoint.h"
-#include "layers/lr_schedule.h"
+#include "matcomp/layers/checkpoint.h"
+#include "matcomp/layers/lr_schedule.h"
 
 namespace mc {
 

@@ -8,14 +8,14 @@
 #include <optional>
 #include <string>
 
-#include "core/rng.h"
-#include "datasets/cifar10.h"
-#include "datasets/cifar10_loader.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/datasets/cifar10.h"
+#include "matcomp/datasets/cifar10_loader.h"
 #include "experiments/lib/data_parallel.h"
 #include "experiments/lib/task.h"
-#include "layers/cifar10_cnn.h"
-#include "layers/ema.h"
-#include "layers/sgd.h"
+#include "matcomp/layers/cifar10_cnn.h"
+#include "matcomp/layers/ema.h"
+#include "matcomp/layers/sgd.h"
 
 namespace mc {
 

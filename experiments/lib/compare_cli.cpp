@@ -7,15 +7,15 @@
 #include <memory>
 #include <sstream>
 
-#include "core/error.h"
-#include "core/parallel.h"
-#include "datasets/data_dir.h"
+#include "matcomp/core/error.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/datasets/data_dir.h"
 #include "experiments/lib/cifar10_task.h"
 #include "experiments/lib/ptb_task.h"
 #include "experiments/lib/run_info.h"
 #include "experiments/lib/seed_summary.h"
 #include "experiments/lib/sweep.h"
-#include "distributed/session.h"
+#include "matcomp/distributed/session.h"
 
 namespace mc {
 

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "core/error.h"
-#include "distributed/checkpoint.h"
-#include "distributed/model_sync.h"
-#include "layers/checkpoint.h"
+#include "matcomp/core/error.h"
+#include "matcomp/distributed/checkpoint.h"
+#include "matcomp/distributed/model_sync.h"
+#include "matcomp/layers/checkpoint.h"
 
 namespace mc {
 

@@ -17,14 +17,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/npy.h"
-#include "core/rng.h"
-#include "core/tensor.h"
-#include "distributed/communicator.h"
-#include "distributed/gradient_reducer.h"
-#include "layers/ema.h"
-#include "layers/module.h"
-#include "layers/optimizer.h"
+#include "matcomp/core/npy.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/core/tensor.h"
+#include "matcomp/distributed/communicator.h"
+#include "matcomp/distributed/gradient_reducer.h"
+#include "matcomp/layers/ema.h"
+#include "matcomp/layers/module.h"
+#include "matcomp/layers/optimizer.h"
 
 namespace mc {
 

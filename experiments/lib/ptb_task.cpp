@@ -2,14 +2,14 @@
 
 #include <cmath>
 
-#include "autograd/ops.h"
-#include "autograd/variable.h"
-#include "core/error.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/autograd/variable.h"
+#include "matcomp/core/error.h"
 #include "experiments/lib/timing.h"
-#include "layers/checkpoint.h"
-#include "layers/lr_schedule.h"
-#include "layers/optimizer.h"
-#include "layers/softmax_loss.h"
+#include "matcomp/layers/checkpoint.h"
+#include "matcomp/layers/lr_schedule.h"
+#include "matcomp/layers/optimizer.h"
+#include "matcomp/layers/softmax_loss.h"
 
 namespace mc {
 

@@ -7,14 +7,14 @@
 #include <memory>
 #include <string>
 
-#include "core/rng.h"
-#include "datasets/lm_batcher.h"
-#include "datasets/ptb.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/datasets/lm_batcher.h"
+#include "matcomp/datasets/ptb.h"
 #include "experiments/lib/data_parallel.h"
 #include "experiments/lib/task.h"
-#include "layers/lstm.h"
-#include "layers/ptb_lstm.h"
-#include "layers/sgd.h"
+#include "matcomp/layers/lstm.h"
+#include "matcomp/layers/ptb_lstm.h"
+#include "matcomp/layers/sgd.h"
 
 namespace mc {
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <map>
 
-#include "core/atomic_file.h"
+#include "matcomp/core/atomic_file.h"
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
 

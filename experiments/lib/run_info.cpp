@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "core/parallel.h"
+#include "matcomp/core/parallel.h"
 
 #ifndef MATCOMP_SOURCE_DIR
 #define MATCOMP_SOURCE_DIR "."

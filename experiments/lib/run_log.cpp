@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <sstream>
 
-#include "core/atomic_file.h"
-#include "core/error.h"
+#include "matcomp/core/atomic_file.h"
+#include "matcomp/core/error.h"
 
 namespace mc {
 

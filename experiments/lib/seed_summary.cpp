@@ -8,7 +8,7 @@
 #include <sstream>
 #include <utility>
 
-#include "core/error.h"
+#include "matcomp/core/error.h"
 #include "experiments/lib/results_table.h"
 
 namespace fs = std::filesystem;

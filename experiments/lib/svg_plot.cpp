@@ -6,8 +6,8 @@
 #include <limits>
 #include <sstream>
 
-#include "core/atomic_file.h"
-#include "core/error.h"
+#include "matcomp/core/atomic_file.h"
+#include "matcomp/core/error.h"
 
 namespace mc::plot {
 

@@ -9,12 +9,12 @@
 #include <set>
 #include <sstream>
 
-#include "compression/export.h"
-#include "compression/registry.h"
-#include "core/atomic_file.h"
-#include "core/error.h"
-#include "core/progress.h"
-#include "distributed/model_sync.h"
+#include "matcomp/compression/export.h"
+#include "matcomp/compression/registry.h"
+#include "matcomp/core/atomic_file.h"
+#include "matcomp/core/error.h"
+#include "matcomp/core/progress.h"
+#include "matcomp/distributed/model_sync.h"
 #include "experiments/lib/results_table.h"
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "distributed/communicator.h"
+#include "matcomp/distributed/communicator.h"
 #include "experiments/lib/task.h"
 
 namespace mc {

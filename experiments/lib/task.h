@@ -11,10 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compression/apply_compression.h"
-#include "core/npy.h"
-#include "distributed/communicator.h"
-#include "layers/module.h"
+#include "matcomp/compression/apply_compression.h"
+#include "matcomp/core/npy.h"
+#include "matcomp/distributed/communicator.h"
+#include "matcomp/layers/module.h"
 
 namespace mc {
 

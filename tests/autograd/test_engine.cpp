@@ -2,10 +2,10 @@
 
 #include <cmath>
 
-#include "autograd/broadcast.h"
-#include "autograd/node.h"
-#include "autograd/ops.h"
-#include "core/error.h"
+#include "matcomp/autograd/broadcast.h"
+#include "matcomp/autograd/node.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/core/error.h"
 
 using mc::Tensor;
 using mc::Var;

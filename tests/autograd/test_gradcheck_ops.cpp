@@ -4,10 +4,10 @@
 
 #include <cmath>
 
-#include "autograd/gradcheck.h"
-#include "autograd/node.h"
-#include "autograd/ops.h"
-#include "core/rng.h"
+#include "matcomp/autograd/gradcheck.h"
+#include "matcomp/autograd/node.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/core/rng.h"
 
 using mc::Tensor;
 using mc::Var;

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "compression/compressed_matrix.h"
-#include "core/blas.h"
-#include "core/rng.h"
-#include "core/tensor.h"
+#include "matcomp/compression/compressed_matrix.h"
+#include "matcomp/core/blas.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/core/tensor.h"
 
 namespace mc_test {
 

@@ -4,15 +4,15 @@
 
 #include <cmath>
 
-#include "autograd/ops.h"
-#include "compression/apply_compression.h"
-#include "compression/export.h"
-#include "core/blas.h"
-#include "core/error.h"
-#include "layers/dense.h"
-#include "layers/checkpoint.h"
-#include "layers/init.h"
-#include "layers/sgd.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/compression/apply_compression.h"
+#include "matcomp/compression/export.h"
+#include "matcomp/core/blas.h"
+#include "matcomp/core/error.h"
+#include "matcomp/layers/dense.h"
+#include "matcomp/layers/checkpoint.h"
+#include "matcomp/layers/init.h"
+#include "matcomp/layers/sgd.h"
 
 using mc::Tensor;
 using mc::Var;

@@ -6,11 +6,11 @@
 
 #include <string>
 
-#include "autograd/gradcheck.h"
-#include "autograd/ops.h"
-#include "compression/compressed_ops.h"
-#include "compression/registry.h"
-#include "core/rng.h"
+#include "matcomp/autograd/gradcheck.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/compression/compressed_ops.h"
+#include "matcomp/compression/registry.h"
+#include "matcomp/core/rng.h"
 #include "helpers.h"
 
 namespace {

@@ -3,10 +3,10 @@
 
 #include <cmath>
 
-#include "compression/matrix_compressor.h"
-#include "compression/registry.h"
-#include "compression/util.h"
-#include "core/error.h"
+#include "matcomp/compression/matrix_compressor.h"
+#include "matcomp/compression/registry.h"
+#include "matcomp/compression/util.h"
+#include "matcomp/core/error.h"
 #include "helpers.h"
 
 // --- example begins ---

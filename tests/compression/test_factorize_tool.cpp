@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/npy.h"
+#include "matcomp/core/npy.h"
 #include "helpers.h"
 
 namespace {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <set>
 
-#include "compression/kmeans.h"
-#include "core/error.h"
+#include "matcomp/compression/kmeans.h"
+#include "matcomp/core/error.h"
 #include "helpers.h"
 
 using mc_test::gaussian;

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "compression/lowrank.h"
-#include "compression/simhash.h"
-#include "compression/util.h"
-#include "core/error.h"
+#include "matcomp/compression/lowrank.h"
+#include "matcomp/compression/simhash.h"
+#include "matcomp/compression/util.h"
+#include "matcomp/core/error.h"
 #include "helpers.h"
 
 using mc_test::gaussian;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <set>
 
-#include "compression/dictionary.h"
-#include "compression/omp.h"
-#include "core/error.h"
+#include "matcomp/compression/dictionary.h"
+#include "matcomp/compression/omp.h"
+#include "matcomp/core/error.h"
 #include "helpers.h"
 
 using mc_test::gaussian;

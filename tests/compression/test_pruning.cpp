@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "compression/pruning.h"
-#include "core/error.h"
+#include "matcomp/compression/pruning.h"
+#include "matcomp/core/error.h"
 #include "helpers.h"
 
 using mc_test::gaussian;

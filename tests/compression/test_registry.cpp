@@ -2,10 +2,10 @@
 
 #include <cmath>
 
-#include "compression/kmeans.h"
-#include "compression/registry.h"
-#include "compression/util.h"
-#include "core/error.h"
+#include "matcomp/compression/kmeans.h"
+#include "matcomp/compression/registry.h"
+#include "matcomp/compression/util.h"
+#include "matcomp/core/error.h"
 #include "helpers.h"
 
 using mc_test::gaussian;

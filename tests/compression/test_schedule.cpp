@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compression/schedule.h"
-#include "core/error.h"
+#include "matcomp/compression/schedule.h"
+#include "matcomp/core/error.h"
 
 TEST(BlendSchedule, ReferenceExampleIsPinned) {
   // The reference's own test: begin 1000, frequency 10 -> step 1001 gives 0.99, a later

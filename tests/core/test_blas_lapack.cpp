@@ -2,11 +2,11 @@
 
 #include <cmath>
 
-#include "core/blas.h"
-#include "core/error.h"
-#include "core/lapack.h"
-#include "core/parallel.h"
-#include "core/rng.h"
+#include "matcomp/core/blas.h"
+#include "matcomp/core/error.h"
+#include "matcomp/core/lapack.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/core/rng.h"
 
 using mc::Tensor;
 using mc::Trans;

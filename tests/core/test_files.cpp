@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/atomic_file.h"
-#include "core/error.h"
-#include "core/npy.h"
+#include "matcomp/core/atomic_file.h"
+#include "matcomp/core/error.h"
+#include "matcomp/core/npy.h"
 
 namespace fs = std::filesystem;
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <set>
 
-#include "core/rng.h"
+#include "matcomp/core/rng.h"
 
 TEST(Rng, SameSeedSameStreamDifferentSeedDifferentStream) {
   mc::Rng a(42), b(42), c(43);

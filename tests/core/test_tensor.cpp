@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "core/error.h"
-#include "core/tensor.h"
+#include "matcomp/core/error.h"
+#include "matcomp/core/tensor.h"
 
 using mc::Tensor;
 

@@ -6,8 +6,8 @@
 #include <functional>
 #include <tuple>
 
-#include "core/error.h"
-#include "datasets/cifar10.h"
+#include "matcomp/core/error.h"
+#include "matcomp/datasets/cifar10.h"
 #include "test_support.h"
 
 using namespace mc::data;

@@ -8,10 +8,10 @@
 #include <cmath>
 #include <thread>
 
-#include "core/error.h"
-#include "core/rng.h"
-#include "datasets/cifar10_augment.h"
-#include "datasets/cifar10_loader.h"
+#include "matcomp/core/error.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/datasets/cifar10_augment.h"
+#include "matcomp/datasets/cifar10_loader.h"
 #include "test_support.h"
 
 using namespace mc::data;

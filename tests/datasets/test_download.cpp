@@ -6,15 +6,15 @@
 #include <filesystem>
 #include <functional>
 
-#include "core/atomic_file.h"
-#include "core/error.h"
-#include "datasets/checksum.h"
-#include "datasets/cifar10.h"
-#include "datasets/data_dir.h"
-#include "datasets/fetch.h"
-#include "datasets/http_download.h"
-#include "datasets/ptb.h"
-#include "datasets/verify.h"
+#include "matcomp/core/atomic_file.h"
+#include "matcomp/core/error.h"
+#include "matcomp/datasets/checksum.h"
+#include "matcomp/datasets/cifar10.h"
+#include "matcomp/datasets/data_dir.h"
+#include "matcomp/datasets/fetch.h"
+#include "matcomp/datasets/http_download.h"
+#include "matcomp/datasets/ptb.h"
+#include "matcomp/datasets/verify.h"
 #include "http_test_server.h"
 #include "test_support.h"
 

@@ -3,9 +3,9 @@
 
 #include <functional>
 
-#include "core/error.h"
-#include "datasets/lm_batcher.h"
-#include "datasets/ptb.h"
+#include "matcomp/core/error.h"
+#include "matcomp/datasets/lm_batcher.h"
+#include "matcomp/datasets/ptb.h"
 #include "test_support.h"
 
 using namespace mc::data;

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "core/atomic_file.h"
-#include "core/rng.h"
-#include "datasets/byte_stream.h"
+#include "matcomp/core/atomic_file.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/datasets/byte_stream.h"
 
 namespace fs = std::filesystem;
 

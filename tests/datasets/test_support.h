@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "datasets/cifar10.h"
-#include "datasets/ptb.h"
+#include "matcomp/datasets/cifar10.h"
+#include "matcomp/datasets/ptb.h"
 
 namespace mc::data::testing {
 

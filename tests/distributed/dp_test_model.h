@@ -8,14 +8,14 @@
 #include <memory>
 #include <vector>
 
-#include "autograd/ops.h"
-#include "compression/apply_compression.h"
-#include "core/blas.h"
-#include "core/rng.h"
-#include "distributed/gradient_reducer.h"
-#include "layers/dense.h"
-#include "layers/init.h"
-#include "layers/sgd.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/compression/apply_compression.h"
+#include "matcomp/core/blas.h"
+#include "matcomp/core/rng.h"
+#include "matcomp/distributed/gradient_reducer.h"
+#include "matcomp/layers/dense.h"
+#include "matcomp/layers/init.h"
+#include "matcomp/layers/sgd.h"
 
 namespace mc_test {
 

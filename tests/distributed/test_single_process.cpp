@@ -6,10 +6,10 @@
 #include <filesystem>
 
 #include "dp_test_model.h"
-#include "distributed/checkpoint.h"
-#include "distributed/model_sync.h"
-#include "distributed/session.h"
-#include "layers/checkpoint.h"
+#include "matcomp/distributed/checkpoint.h"
+#include "matcomp/distributed/model_sync.h"
+#include "matcomp/distributed/session.h"
+#include "matcomp/layers/checkpoint.h"
 
 TEST(SingleProcess, CommunicatorIsAWorldOfOne) {
   mc::SingleProcessCommunicator comm;

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.h"
+#include "matcomp/core/atomic_file.h"
 
 namespace fs = std::filesystem;
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <regex>
 
-#include "core/atomic_file.h"
-#include "core/error.h"
+#include "matcomp/core/atomic_file.h"
+#include "matcomp/core/error.h"
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
 

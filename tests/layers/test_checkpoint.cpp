@@ -8,15 +8,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "autograd/ops.h"
-#include "core/atomic_file.h"
-#include "layers/adam.h"
-#include "layers/checkpoint.h"
-#include "layers/dense.h"
-#include "layers/ptb_lstm.h"
-#include "layers/safetensors.h"
-#include "layers/sgd.h"
-#include "layers/softmax_loss.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/core/atomic_file.h"
+#include "matcomp/layers/adam.h"
+#include "matcomp/layers/checkpoint.h"
+#include "matcomp/layers/dense.h"
+#include "matcomp/layers/ptb_lstm.h"
+#include "matcomp/layers/safetensors.h"
+#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/softmax_loss.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <map>
 
-#include "autograd/ops.h"
-#include "layers/cifar10_cnn.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/layers/cifar10_cnn.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -2,11 +2,11 @@
 // strides, several chunks, fused ReLU), gradient checks of inputs, kernel and bias.
 #include <gtest/gtest.h>
 
-#include "autograd/ops.h"
-#include "layers/conv2d.h"
-#include "layers/conv2d_core.h"
-#include "layers/conv2d_op.h"
-#include "layers/conv2d_pool_op.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/layers/conv2d.h"
+#include "matcomp/layers/conv2d_core.h"
+#include "matcomp/layers/conv2d_op.h"
+#include "matcomp/layers/conv2d_pool_op.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
-#include "autograd/ops.h"
-#include "layers/affine_op.h"
-#include "layers/checkpoint.h"
-#include "layers/dense.h"
-#include "layers/softmax_loss.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/layers/affine_op.h"
+#include "matcomp/layers/checkpoint.h"
+#include "matcomp/layers/dense.h"
+#include "matcomp/layers/softmax_loss.h"
 #include "test_layers_util.h"
 
 using namespace mc;

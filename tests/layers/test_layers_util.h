@@ -6,9 +6,9 @@
 #include <cmath>
 #include <string>
 
-#include "autograd/gradcheck.h"
-#include "core/error.h"
-#include "core/rng.h"
+#include "matcomp/autograd/gradcheck.h"
+#include "matcomp/core/error.h"
+#include "matcomp/core/rng.h"
 
 namespace mc::testing {
 

@@ -5,9 +5,9 @@
 
 #include <cmath>
 
-#include "autograd/ops.h"
-#include "layers/lrn.h"
-#include "layers/pool2d.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/layers/lrn.h"
+#include "matcomp/layers/pool2d.h"
 #include "test_layers_util.h"
 
 using namespace mc;

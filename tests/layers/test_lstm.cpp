@@ -2,10 +2,10 @@
 // harness, and the module's state handling.
 #include <gtest/gtest.h>
 
-#include "autograd/ops.h"
-#include "layers/checkpoint.h"
-#include "layers/lstm.h"
-#include "layers/lstm_op.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/layers/checkpoint.h"
+#include "matcomp/layers/lstm.h"
+#include "matcomp/layers/lstm_op.h"
 #include "test_layers_util.h"
 
 using namespace mc;

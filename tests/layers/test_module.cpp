@@ -1,9 +1,9 @@
 // The Module registry: dotted names, replace_module, remove_parameter, groups.
 #include <gtest/gtest.h>
 
-#include "autograd/ops.h"
-#include "layers/dense.h"
-#include "layers/lstm.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/layers/dense.h"
+#include "matcomp/layers/lstm.h"
 #include "test_layers_util.h"
 
 using namespace mc;

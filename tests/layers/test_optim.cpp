@@ -4,12 +4,12 @@
 
 #include <cmath>
 
-#include "autograd/ops.h"
-#include "layers/adam.h"
-#include "layers/dense.h"
-#include "layers/ema.h"
-#include "layers/lr_schedule.h"
-#include "layers/sgd.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/layers/adam.h"
+#include "matcomp/layers/dense.h"
+#include "matcomp/layers/ema.h"
+#include "matcomp/layers/lr_schedule.h"
+#include "matcomp/layers/sgd.h"
 #include "test_layers_util.h"
 
 using namespace mc;

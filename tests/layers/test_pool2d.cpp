@@ -4,8 +4,8 @@
 
 #include <limits>
 
-#include "autograd/ops.h"
-#include "layers/pool2d.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/layers/pool2d.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -3,12 +3,12 @@
 
 #include <cmath>
 
-#include "autograd/ops.h"
-#include "layers/checkpoint.h"
-#include "layers/ptb_lstm.h"
-#include "layers/adam.h"
-#include "layers/sgd.h"
-#include "layers/softmax_loss.h"
+#include "matcomp/autograd/ops.h"
+#include "matcomp/layers/checkpoint.h"
+#include "matcomp/layers/ptb_lstm.h"
+#include "matcomp/layers/adam.h"
+#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/softmax_loss.h"
 #include "test_layers_util.h"
 
 using namespace mc;

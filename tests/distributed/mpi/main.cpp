@@ -2,7 +2,7 @@
 // before any test, and finalizes after all of them.
 #include <gtest/gtest.h>
 
-#include "distributed/session.h"
+#include "matcomp/distributed/session.h"
 #include "world.h"
 
 namespace mc_test {

@@ -13,9 +13,9 @@
 #include <string>
 
 #include "../dp_test_model.h"
-#include "distributed/checkpoint.h"
-#include "distributed/model_sync.h"
-#include "layers/checkpoint.h"
+#include "matcomp/distributed/checkpoint.h"
+#include "matcomp/distributed/model_sync.h"
+#include "matcomp/layers/checkpoint.h"
 #include "world.h"
 
 using mc_test::g_world;

@@ -10,8 +10,8 @@
 #include <exception>
 
 #include "../dp_test_model.h"
-#include "distributed/model_sync.h"
-#include "distributed/session.h"
+#include "matcomp/distributed/model_sync.h"
+#include "matcomp/distributed/session.h"
 
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "ok";

@@ -1,0 +1,45 @@
+#include "matcomp/compression/compressed_matrix.h"
+
+#include <cmath>
+
+#include "matcomp/core/blas.h"
+#include "matcomp/core/error.h"
+#include "matcomp/layers/affine_op.h"
+
+namespace mc {
+
+void CompressedMatrix::multiply(const Tensor& x, Tensor& y) const {
+  MC_CHECK(x.dim() == 2 && x.size(1) == rows(), ShapeError,
+           method() << " multiply: input " << to_string(x.shape()) << " does not fit a " << rows() << "x" << cols()
+                    << " matrix");
+  const Tensor dense = materialize();
+  gemm(x, Trans::No, dense, Trans::No, y);
+}
+
+void CompressedMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const {
+  multiply(x, y);
+  add_rows(bias, y);
+}
+
+void CompressedMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx,
+                                         std::vector<Tensor>& factor_grads) const {
+  const Tensor dense = materialize();
+  if (dx != nullptr) gemm(dy, Trans::No, dense, Trans::Yes, *dx);   // dx (b, m) = dy (b, n) Â^T
+  const Tensor d_dense = matmul(x, dy, Trans::Yes, Trans::No);      // dÂ (m, n) = x^T dy
+  materialize_backward(d_dense, factor_grads);
+}
+
+double CompressedMatrix::relative_error(const Tensor& a) const {
+  MC_CHECK(a.dim() == 2 && a.size(0) == rows() && a.size(1) == cols(), ShapeError,
+           "relative_error: A " << to_string(a.shape()) << " vs a " << rows() << "x" << cols() << " " << method());
+  const Tensor approx = materialize();
+  double diff = 0, norm = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const double d = static_cast<double>(a.data()[i]) - approx.data()[i];
+    diff += d * d;
+    norm += static_cast<double>(a.data()[i]) * a.data()[i];
+  }
+  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+}
+
+}  // namespace mc

@@ -1,0 +1,80 @@
+// CompressedMatrix: the result of factoring a dense m x n matrix A into two pieces whose
+// "product" approximates it. The product need not be a matmul: a gather for k-means, sparse
+// times dense for dictionary learning, signs times scales for simhash, a mask for pruning.
+//
+// Convention: A is (m, n) = (inputs, outputs), and a layer computes y (batch, n) = x (batch, m) A.
+// So multiply() computes x Â, where Â is the approximation of A the factors define.
+//
+// Float factors are Tensors; a training framework shares their storage with its parameters,
+// so an optimizer step on a parameter is a step on the factor. Integer state (codes, masks,
+// sparse supports, seeds) stays inside the method and is exposed for checkpoints and export.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "matcomp/core/npy.h"
+#include "matcomp/core/tensor.h"
+
+namespace mc {
+
+struct Factor {
+  std::string name;   // short, stable: "B", "C", "codebook", "values", "scale"...
+  Tensor value;       // shares storage with the method's own copy
+  bool trainable;     // receives gradients after the switch
+  // Multiplies the optimizer's learning rate for this factor. An entry shared by u entries of
+  // the matrix (a k-means centroid, a dictionary atom) gets the sum of their u gradients, so
+  // at the learning rate that trained A it would move ~u times as far as any entry of A did,
+  // and training diverges; such factors use 1 / (mean number of uses).
+  float lr_scale = 1.0f;
+};
+
+class CompressedMatrix {
+ public:
+  virtual ~CompressedMatrix() = default;
+
+  virtual std::string method() const = 0;  // "lowrank", "simhash", "kmeans", ...
+  virtual int64_t rows() const = 0;        // m
+  virtual int64_t cols() const = 0;        // n
+  virtual std::vector<Factor> factors() const = 0;
+  virtual nlohmann::json settings() const = 0;  // the method's settings, for reports
+
+  // Â (m, n), the dense approximation.
+  virtual Tensor materialize() const = 0;
+  // Chain rule from d loss / d Â (m, n) to the trainable factors: adds into factor_grads,
+  // which has one entry per factor (same order as factors()); entries of frozen factors are
+  // left undefined. An entry that is undefined on input is allocated.
+  virtual void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const = 0;
+
+  // y (batch, n) = x (batch, m) Â. Default: materialize, then one sgemm.
+  virtual void multiply(const Tensor& x, Tensor& y) const;
+  // y (batch, n) = x Â + bias (n): a layer's affine map. Default: multiply, then one pass
+  // adding the bias; methods whose product ends in an sgemm start y at the bias and let the
+  // sgemm add into it (beta = 1), which saves that pass over y.
+  virtual void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const;
+  // dx (batch, m) = dy Â^T (skipped when dx is null) and factor gradients added as in
+  // materialize_backward. Default: through materialize and materialize_backward.
+  virtual void multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& factor_grads) const;
+
+  // Stored size, counted honestly: floats at 32 bits, indices at ceil(log2(range)) bits,
+  // signs at 1 bit, sparse positions included, seeds at 64 bits.
+  virtual int64_t stored_bits() const = 0;
+  int64_t stored_bytes() const { return (stored_bits() + 7) / 8; }
+
+  // Integer state (codes, masks, supports) for checkpoints and export, as typed arrays.
+  virtual std::map<std::string, NpyArray> integer_state() const { return {}; }
+
+  // Called after each optimizer step on the trainable factors: e.g. pruning zeroes the
+  // pruned entries again so momentum cannot revive them.
+  virtual void after_optimizer_step() {}
+
+  // ||A - Â||_F / ||A||_F, in double precision.
+  double relative_error(const Tensor& a) const;
+};
+
+}  // namespace mc

@@ -1,0 +1,28 @@
+// Export of a trained (compressed) model that is really small on disk: float tensors raw,
+// integer state (codes, signs, masks, sparse indices) bit-packed at the fewest bits that hold
+// its largest value, pruned matrices stored as their surviving values only, the whole payload
+// deflated with zlib. A loader rebuilds the compressed structure in a freshly built model of
+// the same architecture and loads the values, ready for inference.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "matcomp/compression/apply_compression.h"
+#include "matcomp/layers/module.h"
+
+namespace mc {
+
+struct ExportSize {
+  int64_t file_bytes = 0;         // the exported file
+  int64_t dense_float_bytes = 0;  // the same model uncompressed, float32 parameters + buffers
+};
+
+// `compression` may be null for an uncompressed model. Written atomically.
+ExportSize export_model(const std::string& path, const Module& model, const CompressionController* compression);
+
+// `model` must be freshly built with the same architecture; `compression` must select the
+// same layers (built with the same spec) or be null when the export had none.
+void load_exported_model(const std::string& path, Module& model, CompressionController* compression);
+
+}  // namespace mc

@@ -1,0 +1,69 @@
+// k-means weight sharing: A (m, n) is cut into blocks of `block` consecutive entries of a row
+// (block 1: scalar quantisation); each block is replaced by the nearest of `levels` codebook
+// vectors. Product: a gather (materialize) then one sgemm. The codebook trains (its gradient
+// sums dÂ over the entries that use each code); the codes are fixed.
+#pragma once
+
+#include <memory>
+
+#include "matcomp/compression/matrix_compressor.h"
+
+namespace mc {
+
+class KMeansMatrix final : public CompressedMatrix {
+ public:
+  // codebook (levels, block); codes: one per block, row-major over (m, n / block).
+  KMeansMatrix(int64_t m, int64_t n, Tensor codebook, std::vector<int32_t> codes);
+
+  std::string method() const override { return "kmeans"; }
+  int64_t rows() const override { return m_; }
+  int64_t cols() const override { return n_; }
+  int64_t levels() const { return codebook_.size(0); }
+  int64_t block() const { return codebook_.size(1); }
+  // The codebook's learning rate is scaled by 1 / (blocks per centroid), see Factor::lr_scale.
+  std::vector<Factor> factors() const override;
+  nlohmann::json settings() const override;
+  Tensor materialize() const override;
+  void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;
+  // levels * block float32 + one ceil(log2(levels))-bit code per block.
+  int64_t stored_bits() const override;
+  std::map<std::string, NpyArray> integer_state() const override;
+  const std::vector<int32_t>& codes() const { return codes_; }
+
+ private:
+  int64_t m_, n_;
+  Tensor codebook_;
+  std::vector<int32_t> codes_;
+};
+
+struct KMeansSettings {
+  int64_t levels = 0;
+  int64_t block = 1;
+  int iters = 0;              // Lloyd iterations at most; 0: 300 for block 1, 50 otherwise
+  int restarts = 0;           // seeded k-means++ starts, best inertia kept; 0: 4 for block 1, 1 otherwise
+  // The reference's rule: the centroid nearest zero becomes exactly 0. Applied with 3 or more
+  // levels only: with 2 it would leave a single non-zero level, zeroing every weight of one sign.
+  bool zero_centroid = true;
+};
+
+// Exact 1-D k-means on `values` (sorted internally): k-means++ init and Lloyd iterations that
+// work on the sorted values, where every cluster is a contiguous range found by binary search
+// and every centroid is a difference of prefix sums, so an iteration costs O(levels log N).
+// Returns the sorted centroids (size levels; duplicates when there are fewer distinct values).
+std::vector<float> kmeans_1d(const float* values, int64_t count, int64_t levels, int iters, int restarts, Rng& rng);
+
+class KMeansCompressor final : public MatrixCompressor {
+ public:
+  explicit KMeansCompressor(KMeansSettings settings);
+  std::string method() const override { return "kmeans"; }
+  std::unique_ptr<CompressedMatrix> compress(const Tensor& a, Rng& rng) const override;
+  double ratio_for(int64_t m, int64_t n) const override;
+  const KMeansSettings& settings() const { return s_; }
+
+ private:
+  KMeansSettings s_;
+};
+
+int64_t kmeans_stored_bits(int64_t m, int64_t n, int64_t levels, int64_t block);
+
+}  // namespace mc

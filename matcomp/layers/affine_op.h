@@ -1,0 +1,21 @@
+// Fused affine op y = x W + b for dense layers: the bias is written into y first and the
+// product added by the same sgemm (beta = 1), so no separate broadcast pass or temporary.
+#pragma once
+
+#include "matcomp/autograd/variable.h"
+
+namespace mc {
+
+// x (n, in), w (in, out), b (out) -> (n, out)
+Var affine(const Var& x, const Var& w, const Var& b);
+
+// The bias side of an affine map, shared with the LSTM op and the compressed products:
+// y (n, out) = b (out) on every row (an sgemm with beta = 1 then adds the product) ...
+void fill_rows(const Tensor& b, Tensor& y);
+// ... y (n, out) += b on every row (when the product was written first) ...
+void add_rows(const Tensor& b, Tensor& y);
+// ... and the bias gradient, the column sums of dy (n, out) -> (out). Each column is summed
+// over the rows in order, so the result does not depend on the thread count.
+Tensor column_sums(const Tensor& dy);
+
+}  // namespace mc

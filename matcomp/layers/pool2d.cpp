@@ -1,0 +1,123 @@
+// max_pool2d forward and backward, OpenMP-parallel over the N * C planes (each plane is
+// independent in both directions, so the backward scatter needs no atomics).
+#include "matcomp/layers/pool2d.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "matcomp/autograd/node.h"
+#include "matcomp/core/error.h"
+
+namespace mc {
+
+void max_pool_plane(const float* xp, const WindowGeometry& g, float* yp, int32_t* ap) {
+  // Separable: for each output row, first the maxima of every input column over the window's
+  // rows (vectorised across columns), then each output's maximum over its window's columns.
+  // The winner is the maximum's first occurrence in row-major window order, i.e. the largest
+  // value with the smallest index h * W + w: columns keep their topmost maximum, and the
+  // column step breaks ties towards the smaller index. Every SAME or VALID window holds at
+  // least one real pixel, so clipping windows to the image is exactly -inf padding.
+  const int64_t H = g.in_h, W = g.in_w, OW = g.out_w, s = g.stride;
+  thread_local std::vector<float> col_max;
+  thread_local std::vector<int32_t> col_arg;
+  if (static_cast<int64_t>(col_max.size()) < W) {
+    col_max.resize(static_cast<size_t>(W));
+    col_arg.resize(static_cast<size_t>(W));
+  }
+  float* vm = col_max.data();
+  int32_t* vi = col_arg.data();
+  for (int64_t oh = 0; oh < g.out_h; ++oh) {
+    const int64_t h0 = std::max<int64_t>(oh * s - g.pad_top, 0);
+    const int64_t h1 = std::min<int64_t>(oh * s - g.pad_top + g.k_h, H);
+    const float* first = xp + h0 * W;
+#pragma omp simd
+    for (int64_t w = 0; w < W; ++w) {
+      vm[w] = first[w];
+      vi[w] = static_cast<int32_t>(h0 * W + w);
+    }
+    for (int64_t h = h0 + 1; h < h1; ++h) {
+      const float* row = xp + h * W;
+#pragma omp simd
+      for (int64_t w = 0; w < W; ++w) {
+        const bool gt = row[w] > vm[w];
+        vm[w] = gt ? row[w] : vm[w];
+        vi[w] = gt ? static_cast<int32_t>(h * W + w) : vi[w];
+      }
+    }
+    // Windows inside [0, W) (all but the edges): branch-free selects, vectorised across
+    // outputs for the common 3-wide window; the clipped edge windows take the general loop.
+    const int64_t lo = std::min<int64_t>((g.pad_left + s - 1) / s, OW);
+    const int64_t hi = std::max<int64_t>(lo, std::min<int64_t>(W - g.k_w + g.pad_left >= 0 ? (W - g.k_w + g.pad_left) / s + 1 : 0, OW));
+    if (g.k_w == 3) {
+      float* yr = yp + oh * OW;
+      int32_t* ar = ap + oh * OW;
+#pragma omp simd
+      for (int64_t ow = lo; ow < hi; ++ow) {
+        const int64_t w = ow * s - g.pad_left;
+        float m = vm[w];
+        int32_t b = vi[w];
+        for (int64_t j = 1; j < 3; ++j) {
+          const float v = vm[w + j];
+          const int32_t i = vi[w + j];
+          const bool take = v > m || (v == m && i < b);
+          m = take ? v : m;
+          b = take ? i : b;
+        }
+        yr[ow] = m;
+        ar[ow] = b;
+      }
+    }
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      if (g.k_w == 3 && ow >= lo && ow < hi) continue;
+      const int64_t w0 = std::max<int64_t>(ow * s - g.pad_left, 0);
+      const int64_t w1 = std::min<int64_t>(ow * s - g.pad_left + g.k_w, W);
+      float m = vm[w0];
+      int32_t best = vi[w0];
+      for (int64_t w = w0 + 1; w < w1; ++w)
+        if (vm[w] > m || (vm[w] == m && vi[w] < best)) {
+          m = vm[w];
+          best = vi[w];
+        }
+      yp[oh * OW + ow] = m;
+      ap[oh * OW + ow] = best;
+    }
+  }
+}
+
+Var max_pool2d(const Var& x, const Pool2dSpec& spec) {
+  const Tensor& xv = x.value();
+  MC_CHECK(xv.dim() == 4, ShapeError, "max_pool2d expects x (N, C, H, W), got " << to_string(xv.shape()));
+  const WindowGeometry g =
+      WindowGeometry::make(xv.size(2), xv.size(3), spec.kernel_h, spec.kernel_w, spec.stride, spec.padding);
+  const int64_t planes = xv.size(0) * xv.size(1);
+  MC_CHECK(g.in_h * g.in_w <= INT32_MAX, ShapeError, "max_pool2d: plane " << to_string(xv.shape()) << " too large");
+  const int64_t H = g.in_h, W = g.in_w, OH = g.out_h, OW = g.out_w;
+  Tensor y = Tensor::empty({xv.size(0), xv.size(1), OH, OW});
+  // argmax[plane * OH * OW + o] = winning position h * W + w within the input plane
+  // Uninitialised (every entry is written by the forward): no single-threaded zero fill.
+  std::shared_ptr<int32_t[]> argmax(new int32_t[static_cast<size_t>(planes * OH * OW)]);
+  const float* px = xv.data();
+  float* py = y.data();
+  int32_t* pa = argmax.get();
+#pragma omp parallel for schedule(static) if (planes * OH * OW > 4096)
+  for (int64_t q = 0; q < planes; ++q) max_pool_plane(px + q * H * W, g, py + q * OH * OW, pa + q * OH * OW);
+  return record("max_pool2d", y, {x}, [argmax, in_shape = xv.shape(), planes, H, W, OH, OW](const Grads& grads, const Needs&) {
+    Tensor dx = Tensor::empty(in_shape);  // (N, C, H, W)
+    const float* gy = grads[0].data();    // (N, C, OH, OW)
+    const int32_t* pa = argmax.get();
+    float* pd = dx.data();
+#pragma omp parallel for schedule(static) if (planes * H * W > 4096)
+    for (int64_t q = 0; q < planes; ++q) {
+      float* dp = pd + q * H * W;
+      std::fill(dp, dp + H * W, 0.0f);
+      const float* gp = gy + q * OH * OW;
+      const int32_t* ap = pa + q * OH * OW;
+      for (int64_t o = 0; o < OH * OW; ++o) dp[ap[o]] += gp[o];
+    }
+    return Grads{dx};
+  });
+}
+
+}  // namespace mc
