@@ -8,6 +8,7 @@
 #include "matcomp/compression/kmeans.h"
 #include "matcomp/compression/lowrank.h"
 #include "matcomp/compression/pruning.h"
+#include "matcomp/compression/quantize.h"
 #include "matcomp/compression/simhash.h"
 #include "matcomp/compression/util.h"
 #include "matcomp/core/error.h"
@@ -289,6 +290,7 @@ std::map<std::string, MethodEntry>& table() {
       {"kmeans", {make_kmeans, ratio_kmeans, restore_kmeans}},
       {"dictionary", {make_dictionary, ratio_dictionary, restore_dictionary}},
       {"prune", {make_prune, ratio_prune, restore_prune}},
+      {"quantize", quantize_method()},
   };
   return t;
 }

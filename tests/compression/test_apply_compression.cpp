@@ -135,7 +135,8 @@ TEST_P(ApplyCompression, MutatesMidTrainingAndKeepsLearning) {
 
 INSTANTIATE_TEST_SUITE_P(Methods, ApplyCompression,
                          ::testing::Values(MethodCase{"lowrank", 0.5}, MethodCase{"simhash", 0.5}, MethodCase{"kmeans", 0.25},
-                                           MethodCase{"dictionary", 0.6}, MethodCase{"prune", 0.5}),
+                                           MethodCase{"dictionary", 0.6}, MethodCase{"prune", 0.5},
+                                           MethodCase{"quantize", 0.25}),
                          [](const auto& info) { return std::string(info.param.method); });
 
 TEST(ApplyCompressionErrors, NoMatchingWeightIsAnErrorNotASilentNoOp) {
@@ -232,7 +233,7 @@ TEST(ApplyCompressionCustom, UserWrittenCompressorWorksEndToEnd) {
 }
 
 TEST(ExportCompressed, SmallOnDiskAndReloadsForInference) {
-  for (const char* method : {"kmeans", "prune", "prune_grad", "lowrank"}) {
+  for (const char* method : {"kmeans", "prune", "prune_grad", "lowrank", "quantize"}) {
     mc::Rng rng(9);
     Net net(rng);
     const Task task = make_task(4);
@@ -333,7 +334,7 @@ TEST_P(ExactResume, NextLossesMatchAnUninterruptedRunBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DuringBlendAndAfterSwitch, ExactResume,
-                         ::testing::Combine(::testing::Values("lowrank", "simhash", "kmeans", "dictionary", "prune_grad"),
+                         ::testing::Combine(::testing::Values("lowrank", "simhash", "kmeans", "dictionary", "prune_grad", "quantize"),
                                             ::testing::Values(int64_t{15}, int64_t{35}, int64_t{70})),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param)) + "_at_" + std::to_string(std::get<1>(info.param));

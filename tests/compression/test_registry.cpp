@@ -19,6 +19,7 @@ const std::vector<std::pair<std::string, nlohmann::json>> kSettings = {
     {"kmeans", {{"levels", 8}, {"block", 2}}},
     {"dictionary", {{"atoms", 10}, {"nnz", 3}, {"iters", 3}}},
     {"prune", {{"sparsity", 0.75}}},
+    {"quantize", {{"bits", 3}}},
 };
 
 std::string message_of(const std::function<void()>& f) {
@@ -59,7 +60,7 @@ TEST(Registry, EveryMethodGradientsThroughTheRegistry) {
 
 TEST(Registry, RatioForMatchesStoredBits) {
   const mc::Tensor a = gaussian(64, 48, 3);
-  for (const std::string method : {"lowrank", "simhash", "kmeans", "dictionary", "prune"}) {
+  for (const std::string method : {"lowrank", "simhash", "kmeans", "dictionary", "prune", "quantize"}) {
     for (double ratio : {0.1, 0.3, 0.6}) {
       auto comp = mc::compressor_for_ratio(method, 64, 48, ratio, method == "dictionary" ? nlohmann::json{{"iters", 2}} : nlohmann::json{});
       mc::Rng rng(5);
