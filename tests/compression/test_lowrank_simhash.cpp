@@ -4,9 +4,11 @@
 #include <cmath>
 
 #include "matcomp/compression/lowrank.h"
+#include "matcomp/compression/registry.h"
 #include "matcomp/compression/simhash.h"
 #include "matcomp/compression/util.h"
 #include "matcomp/core/error.h"
+#include "matcomp/core/lapack.h"
 #include "helpers.h"
 
 using mc_test::gaussian;
@@ -106,13 +108,76 @@ TEST(LowRank, WideSvdMatchesLapack) {
   for (int64_t i = 0; i < 30; ++i) EXPECT_NEAR(vvt.data()[i * 30 + i], 1.0, 1e-5);
 }
 
-TEST(LowRank, AutoPicksRandomizedOnlyForLargeMatricesAndSmallRank) {
+// "auto" is the exact SVD wherever m n min(m, n) fits kExactSvdBudget (every matrix of the
+// CIFAR-10 model and PTB small/medium); randomized (run to convergence) only beyond it.
+TEST(LowRank, AutoIsExactUnlessTheSvdIsTooExpensive) {
   mc::LowRankSettings s;
   s.rank = 16;
-  EXPECT_TRUE(mc::LowRankCompressor(s).uses_randomized(512, 512));
+  EXPECT_FALSE(mc::LowRankCompressor(s).uses_randomized(2304, 384));
+  EXPECT_FALSE(mc::LowRankCompressor(s).uses_randomized(650, 2600));
   EXPECT_FALSE(mc::LowRankCompressor(s).uses_randomized(100, 100));
-  s.rank = 200;
-  EXPECT_FALSE(mc::LowRankCompressor(s).uses_randomized(512, 512));
+  EXPECT_TRUE(mc::LowRankCompressor(s).uses_randomized(1500, 6000));  // PTB large's LSTM: 1.35e10
+  s.solver = mc::LowRankSettings::Solver::Randomized;
+  EXPECT_TRUE(mc::LowRankCompressor(s).uses_randomized(100, 100));
+}
+
+namespace {
+// U diag(s) V^T with random orthonormal U (m, n), V (n, n) and s_j = (j + 1)^-p: p = 0.5 decays
+// as slowly as a trained layer's spectrum does, the hard case for a randomized solver.
+mc::Tensor power_law(int64_t m, int64_t n, double p, uint64_t seed) {
+  mc::Tensor u = mc::orthonormalize(gaussian(m, n, seed));
+  const mc::Tensor v = mc::orthonormalize(gaussian(n, n, seed + 1));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) u.data()[i * n + j] *= static_cast<float>(std::pow(j + 1.0, -p));
+  return mc::matmul(u, v, mc::Trans::No, mc::Trans::Yes);
+}
+
+// Eckart-Young: the optimum's relative error at rank k, from the exact singular values.
+double optimal_error(const mc::Tensor& singular_values, int64_t k) {
+  double tail = 0, total = 0;
+  for (int64_t j = 0; j < singular_values.numel(); ++j) {
+    const double s2 = static_cast<double>(singular_values.data()[j]) * singular_values.data()[j];
+    total += s2;
+    if (j >= k) tail += s2;
+  }
+  return std::sqrt(tail / total);
+}
+}  // namespace
+
+// Issue #17: the default (by ratio, solver auto) on the CIFAR-10 model's local3 shape reaches
+// the SVD optimum's error to 1e-4 relative, on a slowly decaying spectrum and a Gaussian one
+// (the old default, randomized with 4 power iterations, was 0.3-1 % above on both).
+TEST(LowRank, DefaultReachesTheOptimumOnTheLocal3Shape) {
+  for (const auto& [name, a] : {std::pair{"power 0.5", power_law(2304, 384, 0.5, 11)}, std::pair{"gaussian", gaussian(2304, 384, 12)}}) {
+    const mc::Tensor singular_values = mc::svd(a).s;
+    for (double ratio : {0.25, 0.1}) {  // ranks 82 and 32
+      auto comp = mc::compressor_for_ratio("lowrank", 2304, 384, ratio);
+      const int64_t k = static_cast<int64_t>(std::llround(comp->ratio_for(2304, 384) * 2304 * 384 / 2688));
+      mc::Rng rng(13);
+      const double ours = comp->compress(a, rng)->relative_error(a), best = optimal_error(singular_values, k);
+      EXPECT_LE(ours, best * (1 + 1e-4)) << name << " rank " << k;
+    }
+  }
+}
+
+// The converged randomized solver (auto's choice above the budget) against the optimum, on
+// the same two kinds of spectrum at a size a test can afford.
+TEST(LowRank, ConvergedRandomizedReachesTheOptimum) {
+  for (const auto& [name, a] : {std::pair{"power 0.5", power_law(768, 256, 0.5, 21)}, std::pair{"gaussian", gaussian(768, 256, 22)}}) {
+    const mc::Tensor singular_values = mc::svd(a).s;
+    for (int64_t k : {10, 40}) {
+      mc::Rng rng(23);
+      const mc::Svd s = mc::randomized_svd_converged(a, k, rng, k);
+      mc::Tensor us = mc::Tensor::empty({a.size(0), k});
+      for (int64_t i = 0; i < a.size(0); ++i)
+        for (int64_t j = 0; j < k; ++j) us.data()[i * k + j] = s.u.data()[i * k + j] * s.s.data()[j];
+      const mc::Tensor back = mc::matmul(us, s.vt);
+      double diff = 0, norm = 0;
+      for (int64_t i = 0; i < a.numel(); ++i)
+        diff += std::pow(double(back.data()[i]) - a.data()[i], 2), norm += std::pow(double(a.data()[i]), 2);
+      EXPECT_LE(std::sqrt(diff / norm), optimal_error(singular_values, k) * (1 + 1e-4)) << name << " rank " << k;
+    }
+  }
 }
 
 TEST(LowRank, RandomizedIsNearOptimalOnDecayingSpectrum) {
