@@ -118,6 +118,84 @@ double lloyd_1d(const Sorted1d& d, std::vector<double>& c, int iters) {
 
 }  // namespace
 
+std::vector<float> kmeans_1d_optimal(const float* values, int64_t count, int64_t levels) {
+  MC_CHECK(count >= 1 && levels >= 1, ValueError, "kmeans_1d_optimal: " << levels << " levels for " << count << " values");
+  std::vector<float> sorted(values, values + count);
+  std::sort(sorted.begin(), sorted.end());
+  // Distinct values with their counts, shifted by the mean so that the sums of squares below
+  // do not cancel catastrophically.
+  double mean = 0;
+  for (float v : sorted) mean += v;
+  mean /= static_cast<double>(count);
+  std::vector<double> u;
+  std::vector<int64_t> w;
+  for (int64_t i = 0; i < count; ++i) {
+    if (i > 0 && sorted[static_cast<size_t>(i)] == sorted[static_cast<size_t>(i) - 1]) ++w.back();
+    else u.push_back(sorted[static_cast<size_t>(i)] - mean), w.push_back(1);
+  }
+  const int64_t U = static_cast<int64_t>(u.size());
+  std::vector<float> out;
+  if (levels >= U) {  // every distinct value its own level; duplicates pad (their ranges stay empty)
+    for (double v : u) out.push_back(static_cast<float>(v + mean));
+    while (static_cast<int64_t>(out.size()) < levels) out.push_back(out.back());
+    return out;
+  }
+  // Prefix sums over the distinct values: count, sum, sum of squares (U + 1).
+  std::vector<double> W(static_cast<size_t>(U) + 1, 0.0), S1(W), S2(W);
+  for (int64_t i = 0; i < U; ++i) {
+    const auto k = static_cast<size_t>(i);
+    W[k + 1] = W[k] + static_cast<double>(w[k]);
+    S1[k + 1] = S1[k] + static_cast<double>(w[k]) * u[k];
+    S2[k + 1] = S2[k] + static_cast<double>(w[k]) * u[k] * u[k];
+  }
+  // Sum of squared distances to their mean of the distinct values [j, i), weighted.
+  const auto cost = [&](int64_t j, int64_t i) {
+    const double n = W[static_cast<size_t>(i)] - W[static_cast<size_t>(j)];
+    const double a = S1[static_cast<size_t>(i)] - S1[static_cast<size_t>(j)];
+    return std::max(0.0, S2[static_cast<size_t>(i)] - S2[static_cast<size_t>(j)] - a * a / n);
+  };
+  // D_k(i) = min over j of D_{k-1}(j) + cost(j, i): the best k clusters of the first i distinct
+  // values. The best split j is non-decreasing in i (the cost satisfies the quadrangle
+  // inequality), so each level is found by divide and conquer over i, O(U log U), and the
+  // splits are kept for the way back: levels * (U + 1) int32.
+  std::vector<double> prev(static_cast<size_t>(U) + 1), cur(static_cast<size_t>(U) + 1);
+  std::vector<int32_t> split(static_cast<size_t>(levels * (U + 1)), 0);
+  for (int64_t i = 0; i <= U; ++i) prev[static_cast<size_t>(i)] = i == 0 ? 0.0 : cost(0, i);
+  for (int64_t k = 2; k <= levels; ++k) {
+    int32_t* sk = split.data() + (k - 1) * (U + 1);
+    // Solves i in [lo, hi] knowing the split lies in [jlo, jhi]; an explicit stack, not recursion.
+    struct Range { int64_t lo, hi, jlo, jhi; };
+    std::vector<Range> stack{{k, U, k - 1, U - 1}};
+    while (!stack.empty()) {
+      const Range r = stack.back();
+      stack.pop_back();
+      if (r.lo > r.hi) continue;
+      const int64_t mid = r.lo + (r.hi - r.lo) / 2;
+      double best = std::numeric_limits<double>::infinity();
+      int64_t arg = r.jlo;
+      for (int64_t j = r.jlo; j <= std::min(r.jhi, mid - 1); ++j) {
+        const double e = prev[static_cast<size_t>(j)] + cost(j, mid);
+        if (e < best) best = e, arg = j;
+      }
+      cur[static_cast<size_t>(mid)] = best;
+      sk[mid] = static_cast<int32_t>(arg);
+      stack.push_back({r.lo, mid - 1, r.jlo, arg});
+      stack.push_back({mid + 1, r.hi, arg, r.jhi});
+    }
+    std::swap(prev, cur);
+  }
+  // Back from the last distinct value: each level's range and its (weighted) mean.
+  out.assign(static_cast<size_t>(levels), 0.0f);
+  int64_t end = U;
+  for (int64_t k = levels; k >= 1; --k) {
+    const int64_t start = k == 1 ? 0 : split[static_cast<size_t>((k - 1) * (U + 1) + end)];
+    const double n = W[static_cast<size_t>(end)] - W[static_cast<size_t>(start)];
+    out[static_cast<size_t>(k - 1)] = static_cast<float>((S1[static_cast<size_t>(end)] - S1[static_cast<size_t>(start)]) / n + mean);
+    end = start;
+  }
+  return out;
+}
+
 std::vector<float> kmeans_1d(const float* values, int64_t count, int64_t levels, int iters, int restarts, Rng& rng) {
   Sorted1d d;
   d.v.assign(values, values + count);
@@ -345,7 +423,9 @@ std::unique_ptr<CompressedMatrix> KMeansCompressor::compress(const Tensor& a, Rn
   // The reference's zero rule needs 3 levels: with 2 it would keep a single non-zero level.
   const bool zero_rule = s_.zero_centroid && L >= 3;
   if (b == 1) {
-    std::vector<float> c = kmeans_1d(p, count, L, iters, restarts, rng);
+    std::vector<float> c = static_cast<double>(L) * static_cast<double>(count) <= kOptimal1dBudget
+                               ? kmeans_1d_optimal(p, count, L)
+                               : kmeans_1d(p, count, L, iters, restarts, rng);
     if (zero_rule) {
       // Sorted centroids stay sorted when the one nearest zero becomes 0 (its neighbours have
       // the opposite sign or a larger magnitude).

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "matcomp/compression/kmeans.h"
@@ -146,4 +147,85 @@ TEST(KMeans, Gradients) {
   s.block = 1;
   auto c1 = mc::KMeansCompressor(s).compress(gaussian(14, 10, 4), rng);
   mc_test::check_method(*c1, 14);
+}
+
+// The optimal 1-D quantizer against brute force over every partition of small sorted inputs
+// into contiguous ranges (an optimal clustering of points on a line is one), with repeated
+// values, and its centroids' inertia (nearest-centroid assignment) equal to the optimum.
+namespace {
+double inertia_1d(const std::vector<float>& values, const std::vector<float>& centroids) {
+  double total = 0;
+  for (float v : values) {
+    double best = std::numeric_limits<double>::infinity();
+    for (float c : centroids) best = std::min(best, (static_cast<double>(v) - c) * (static_cast<double>(v) - c));
+    total += best;
+  }
+  return total;
+}
+
+// Least inertia of `levels` contiguous ranges of sorted v[from..), by exhaustive recursion.
+double brute_force(const std::vector<double>& v, size_t from, int64_t levels) {
+  const auto sse = [&](size_t lo, size_t hi) {
+    double mean = 0;
+    for (size_t i = lo; i < hi; ++i) mean += v[i];
+    mean /= static_cast<double>(hi - lo);
+    double e = 0;
+    for (size_t i = lo; i < hi; ++i) e += (v[i] - mean) * (v[i] - mean);
+    return e;
+  };
+  if (levels == 1) return sse(from, v.size());
+  double best = std::numeric_limits<double>::infinity();
+  for (size_t end = from + 1; end + static_cast<size_t>(levels - 1) <= v.size(); ++end)
+    best = std::min(best, sse(from, end) + brute_force(v, end, levels - 1));
+  return best;
+}
+}  // namespace
+
+TEST(KMeans1dOptimal, MatchesBruteForceOnSmallInputs) {
+  mc::Rng rng(31);
+  int checked = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const int64_t n = 3 + static_cast<int64_t>(rng.below(10));
+    std::vector<float> values(static_cast<size_t>(n));
+    for (float& v : values) v = trial % 3 == 0 ? static_cast<float>(rng.below(4)) : rng.normal(0.0f, 1.0f);  // some with repeats
+    std::vector<double> sorted(values.begin(), values.end());
+    std::sort(sorted.begin(), sorted.end());
+    const int64_t distinct = static_cast<int64_t>(std::set<double>(sorted.begin(), sorted.end()).size());
+    for (int64_t levels = 1; levels <= std::min<int64_t>(5, distinct); ++levels) {
+      const std::vector<float> c = mc::kmeans_1d_optimal(values.data(), n, levels);
+      ASSERT_EQ(static_cast<int64_t>(c.size()), levels);
+      EXPECT_TRUE(std::is_sorted(c.begin(), c.end()));
+      const double ours = inertia_1d(values, c), best = brute_force(sorted, 0, levels);
+      EXPECT_NEAR(ours, best, 1e-5 * (1.0 + best)) << "trial " << trial << ", " << levels << " levels of " << n;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 100);
+}
+
+// Issue #17: Lloyd (4 seeded starts) stops in a local optimum; the optimum is never above it,
+// and at 16 levels on Gaussian values it is strictly below.
+TEST(KMeans1dOptimal, NeverAboveLloyd) {
+  const mc::Tensor a = gaussian(200, 100, 41);
+  const std::vector<float> values(a.data(), a.data() + a.numel());
+  for (int64_t levels : {2, 8, 16, 64}) {
+    mc::Rng rng(42);
+    const double lloyd = inertia_1d(values, mc::kmeans_1d(a.data(), a.numel(), levels, 300, 4, rng));
+    const double optimal = inertia_1d(values, mc::kmeans_1d_optimal(a.data(), a.numel(), levels));
+    EXPECT_LE(optimal, lloyd * (1 + 1e-9)) << levels << " levels";
+    if (levels == 16) EXPECT_LT(optimal, lloyd * (1 - 1e-4)) << "Lloyd was already optimal at 16 levels?";
+  }
+}
+
+// The scalar default is the optimal quantizer where levels * values fits the budget.
+TEST(KMeans1dOptimal, IsTheScalarDefaultWithinTheBudget) {
+  const mc::Tensor a = gaussian(120, 80, 43);
+  mc::KMeansSettings s;
+  s.levels = 16;
+  s.zero_centroid = false;
+  mc::Rng rng(44);
+  auto c = mc::KMeansCompressor(s).compress(a, rng);
+  const mc::Tensor codebook = c->factors()[0].value;
+  const std::vector<float> got(codebook.data(), codebook.data() + codebook.numel());
+  EXPECT_EQ(got, mc::kmeans_1d_optimal(a.data(), a.numel(), 16));
 }
