@@ -21,7 +21,7 @@
 
 namespace {
 
-const char* const kMethods[] = {"dense", "lowrank", "simhash", "kmeans", "dictionary", "prune"};
+const char* const kMethods[] = {"dense", "lowrank", "simhash", "kmeans", "dictionary", "prune", "quantize"};
 constexpr double kRatio = 0.25;
 
 // Compresses the selected weights at once (pruning straight to its final sparsity).
@@ -94,6 +94,6 @@ void BM_Infer_Local3(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_Infer_Cifar10Cnn_Compressed)->DenseRange(0, 5)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Infer_PtbSmall)->DenseRange(0, 5)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Infer_Local3)->DenseRange(0, 5)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Infer_Cifar10Cnn_Compressed)->DenseRange(0, 6)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Infer_PtbSmall)->DenseRange(0, 6)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Infer_Local3)->DenseRange(0, 6)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -63,13 +63,13 @@ nlohmann::json settings_from_flags(const Flags& f) {
   };
   only(f.rank.has_value(), "--rank", {"lowrank"});
   only(!f.solver.empty(), "--solver", {"lowrank"});
-  only(f.bits.has_value(), "--bits", {"simhash"});
+  only(f.bits.has_value(), "--bits", {"simhash", "quantize"});
   only(f.levels.has_value(), "--levels", {"kmeans"});
   only(f.block.has_value(), "--block", {"kmeans"});
   only(f.no_zero_centroid, "--no-zero-centroid", {"kmeans"});
   only(f.atoms.has_value(), "--atoms", {"dictionary"});
   only(f.nnz.has_value(), "--nnz", {"dictionary", "omp"});
-  only(f.iters.has_value(), "--iters", {"dictionary", "kmeans"});
+  only(f.iters.has_value(), "--iters", {"dictionary", "kmeans", "quantize"});
   only(f.sparsity.has_value(), "--sparsity", {"prune"});
   only(!f.dictionary.empty(), "--dictionary", {"omp"});
   if (f.rank) s["rank"] = *f.rank;
@@ -207,18 +207,18 @@ int main(int argc, char** argv) {
   Flags f;
   CLI::App app{"Factor a matrix (.npy, float32 or float64) with one compression method; write the factors as .npy."};
   app.add_option("--input", f.input, "matrix A (m, n), .npy")->required();
-  app.add_option("--method", f.method, "lowrank | simhash | kmeans | dictionary | prune | omp")
+  app.add_option("--method", f.method, "lowrank | simhash | kmeans | dictionary | prune | quantize | omp")
       ->required()
-      ->check(CLI::IsMember({"lowrank", "simhash", "kmeans", "dictionary", "prune", "omp"}));
+      ->check(CLI::IsMember({"lowrank", "simhash", "kmeans", "dictionary", "prune", "quantize", "omp"}));
   app.add_option("--rank", f.rank, "lowrank: rank k");
   app.add_option("--solver", f.solver, "lowrank: auto | full | randomized");
-  app.add_option("--bits", f.bits, "simhash: bits k per column");
+  app.add_option("--bits", f.bits, "simhash: bits k per column; quantize: bits per entry (1..8)");
   app.add_option("--levels", f.levels, "kmeans: codebook size");
   app.add_option("--block", f.block, "kmeans: entries per block (consecutive in a row)");
   app.add_flag("--no-zero-centroid", f.no_zero_centroid, "kmeans: keep the centroid nearest zero as learned");
   app.add_option("--atoms", f.atoms, "dictionary: number of atoms");
   app.add_option("--nnz", f.nnz, "dictionary / omp: nonzeros per row of the codes");
-  app.add_option("--iters", f.iters, "dictionary: learning rounds; kmeans: Lloyd iterations at most");
+  app.add_option("--iters", f.iters, "dictionary: learning rounds; kmeans: Lloyd iterations at most; quantize: fitting rounds");
   app.add_option("--sparsity", f.sparsity, "prune: fraction of entries removed, in [0, 1)");
   app.add_option("--ratio", f.ratio, "target stored size / dense float32 size, in (0, 1): derives the main setting");
   app.add_option("--dictionary", f.dictionary, "omp: dictionary D (atoms, n), .npy; rows are atoms");

@@ -115,7 +115,7 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
                  "the mean, standard deviation and range over the seeds (plots with error bars)")
       ->excludes(seed_option);
   app.add_option("--threads", threads, "OpenMP/BLAS threads")->check(CLI::PositiveNumber);
-  app.add_option("--only", only, "comma-separated methods (lowrank,simhash,kmeans,dictionary,prune,prune_grad); the baseline always runs");
+  app.add_option("--only", only, "comma-separated methods (lowrank,simhash,kmeans,dictionary,prune,prune_grad,quantize); the baseline always runs");
   app.add_option("--ratios", ratios, "comma-separated target ratios of the compressed layers' stored to dense size");
   app.add_option("--layers", layers, "comma-separated weight name patterns to compress (default: the reference's)");
   app.add_option("--branch", shard, "run only branches K, K+N, K+2N, ... (with --of N)")->check(CLI::NonNegativeNumber);

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 namespace mc {
 
 const std::vector<std::string>& all_methods() {
-  static const std::vector<std::string> methods{"lowrank", "simhash", "kmeans", "dictionary", "prune", "prune_grad"};
+  static const std::vector<std::string> methods{"lowrank", "simhash", "kmeans", "dictionary", "prune", "prune_grad", "quantize"};
   return methods;
 }
 
@@ -40,7 +40,7 @@ std::vector<Branch> make_branches(const std::vector<std::string>& methods, const
   for (const std::string& m : methods.empty() ? all_methods() : methods) {
     if (m == "none") continue;
     MC_CHECK(std::find(all_methods().begin(), all_methods().end(), m) != all_methods().end(), ValueError,
-             "unknown method '" << m << "' (known: lowrank, simhash, kmeans, dictionary, prune, prune_grad)");
+             "unknown method '" << m << "' (known: lowrank, simhash, kmeans, dictionary, prune, prune_grad, quantize)");
     for (double r : ratios) {
       MC_CHECK(r > 0 && r < 1, ValueError, "ratio " << r << " must be in (0, 1)");
       out.push_back({m, r});

@@ -95,3 +95,21 @@ TEST(FactorizeTool, BadFlagsAndFilesExitWithCode2) {
   EXPECT_EQ(run("--input " + t_path + " --method lowrank --rank 2").code, 2);
   EXPECT_EQ(run("--input " + a_path + " --method lowrank --rank 2").code, 0);
 }
+
+TEST(FactorizeTool, QuantizeByBitsAndByRatio) {
+  const auto dir = mc_test::scratch_dir("tool_quantize");
+  const std::string a_path = (dir / "A.npy").string();
+  mc::write_npy(a_path, mc_test::gaussian(96, 40, 4));
+  const Result by_bits = run("--input " + a_path + " --method quantize --bits 4 --json --threads 1 --output " + (dir / "q").string());
+  ASSERT_EQ(by_bits.code, 0) << by_bits.out;
+  const auto j = nlohmann::json::parse(by_bits.out);
+  EXPECT_EQ(j.at("settings").at("bits"), 4);
+  EXPECT_EQ(j.at("stored_bytes").get<int64_t>(), (96 * 40 * 4 + 64 * 40) / 8);
+  EXPECT_LT(j.at("rel_error").get<double>(), 0.15);  // 4 bits on Gaussian columns: ~0.1
+  EXPECT_TRUE(std::filesystem::exists(dir / "q.scale.npy"));
+  const Result by_ratio = run("--input " + a_path + " --method quantize --ratio 0.1 --json --threads 1");
+  ASSERT_EQ(by_ratio.code, 0) << by_ratio.out;
+  EXPECT_EQ(nlohmann::json::parse(by_ratio.out).at("settings").at("bits"), 2);  // 3 bits: 0.094 + 2/96 > 0.1
+  EXPECT_NE(run("--input " + a_path + " --method quantize --bits 9 --json").code, 0);
+  EXPECT_NE(run("--input " + a_path + " --method quantize --levels 4 --json").code, 0);
+}

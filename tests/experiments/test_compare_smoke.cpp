@@ -108,7 +108,7 @@ TEST(CompareSmoke, Cifar10WritesEveryOutputAndSkipsFinishedBranches) {
       EXPECT_LE(std::stod(r.at("achieved_ratio")), 0.25 + 1e-9) << r.at("method");
     }
   }
-  EXPECT_EQ(methods, (std::set<std::string>{"none", "lowrank", "simhash", "kmeans", "dictionary", "prune", "prune_grad"}));
+  EXPECT_EQ(methods, (std::set<std::string>{"none", "lowrank", "simhash", "kmeans", "dictionary", "prune", "prune_grad", "quantize"}));
   for (const char* plot : {"accuracy_vs_ratio.svg", "accuracy_vs_disk.svg", "training_curves.svg"}) expect_svg(out + "/" + plot);
   // Per-branch logs and the compression report.
   const auto log_text = mc::read_file(out + "/branches/lowrank-0.25/log.jsonl");
