@@ -62,12 +62,12 @@ std::vector<float> kmeans_1d_optimal(const float* values, int64_t count, int64_t
 
 // Scalar k-means (block 1) is solved optimally by kmeans_1d_optimal when levels * values is
 // at most this, by kmeans_1d (Lloyd, 4 seeded starts) above it. The divide and conquer costs
-// ~levels * U * log2(U) prefix-sum evaluations: on 2304x384 values, 16 levels took ~12x
-// Lloyd's time (3.4 s against 0.28 s single-threaded, busy machine) and 256 levels would take
-// about a minute and 0.9 GB of splits, so the budget (2^24: 64 MB of splits, about 1 s) covers
-// 2304x384 up to 18 levels, 384x192 up to 227, 200x800 up to 104. Lloyd's excess inertia on
-// Gaussian values is small (+1e-5 at 16 levels, +4e-4 at 32 on 2304x384), larger on
-// heavy-tailed trained weights.
+// ~levels * U * log2(U) prefix-sum evaluations: on 2304x384 values, 16 levels took 12-21x
+// Lloyd's time (3.4-7.3 s against 0.25-0.35 s, single-threaded on the busy shared machine)
+// and 256 levels 57-169 s and 0.9 GB of splits. The budget (2^24: 64 MB of splits, a few
+// seconds once per compression event) covers 2304x384 up to 18 levels, 384x192 up to 227,
+// 200x800 up to 104. Lloyd's excess inertia there is small (+5e-6..1e-5 at 16 levels on
+// 2304x384), larger beyond it (+2.5e-4..3.6e-4 at 32, +1.3e-2..1.7e-2 at 256).
 inline constexpr double kOptimal1dBudget = 16777216.0;  // 2^24
 
 class KMeansCompressor final : public MatrixCompressor {
