@@ -16,6 +16,19 @@ size_t npy_item_size(const std::string& dtype) {
   throw IoError("unsupported npy dtype '" + dtype + "' (supported: <f4 <f8 <i4 <i8 <u4 <u8 <i2 <u2 |u1 |i1 |b1)");
 }
 
+size_t npy_byte_count(const Shape& shape, size_t item_size, const std::string& what) {
+  uint64_t bytes = item_size;
+  for (int64_t d : shape) {
+    MC_CHECK(d >= 0, IoError, what << ": negative extent in shape " << to_string(shape));
+    // Above 2^62 bytes no machine holds the array; the bound also keeps int64 element counts valid.
+    MC_CHECK(d == 0 || bytes <= (uint64_t{1} << 62) / static_cast<uint64_t>(d), IoError,
+             what << ": shape " << to_string(shape) << " of " << item_size
+                  << "-byte items has more bytes than any file can hold (2^62): a corrupt header");
+    bytes *= static_cast<uint64_t>(d);
+  }
+  return static_cast<size_t>(bytes);
+}
+
 namespace {
 
 // Value of key 'name' in the header dict, as the raw text up to the next ',' at depth 0.
@@ -90,11 +103,11 @@ NpyArray read_npy_array(const std::string& path) {
   MC_CHECK(header_field(header, "fortran_order", path) == "False", IoError,
            path << ": Fortran-order arrays are not supported; save with np.ascontiguousarray");
   arr.shape = parse_shape(header_field(header, "shape", path), path);
-  const size_t n = static_cast<size_t>(numel_of(arr.shape));
+  const size_t needed = npy_byte_count(arr.shape, item, path);
   const size_t data_start = header_start + header_len;
-  MC_CHECK(bytes.size() - data_start == n * item, IoError,
+  MC_CHECK(bytes.size() - data_start == needed, IoError,
            path << ": data holds " << (bytes.size() - data_start) << " bytes, shape " << to_string(arr.shape)
-                << " of " << arr.dtype << " needs " << n * item << " (truncated or corrupt file)");
+                << " of " << arr.dtype << " needs " << needed << " (truncated or corrupt file)");
   arr.bytes.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_start), bytes.end());
   return arr;
 }

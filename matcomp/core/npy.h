@@ -31,5 +31,8 @@ Tensor from_npy_array(const NpyArray& a, const std::string& what = "array");
 NpyArray to_npy_array(const std::vector<int32_t>& values, Shape shape);
 NpyArray to_npy_array(const std::vector<uint8_t>& values, Shape shape);
 size_t npy_item_size(const std::string& dtype);  // throws IoError for unknown dtypes
+// Bytes of an array of `shape` with items of `item_size` bytes; IoError naming `what` for a
+// negative extent or a product that overflows (a corrupt header, not an allocation to try).
+size_t npy_byte_count(const Shape& shape, size_t item_size, const std::string& what);
 
 }  // namespace mc

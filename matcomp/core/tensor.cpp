@@ -61,7 +61,7 @@ int64_t numel_of(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     MC_CHECK(d >= 0, ShapeError, "negative extent in shape " << to_string(shape));
-    n *= d;
+    MC_CHECK(!__builtin_mul_overflow(n, d, &n), ShapeError, "shape " << to_string(shape) << " has more elements than int64 holds");
   }
   return n;
 }

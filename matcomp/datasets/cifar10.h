@@ -17,6 +17,7 @@ constexpr int64_t kCifarChannels = 3;
 constexpr int64_t kCifarImageBytes = kCifarChannels * kCifarSide * kCifarSide;  // 3072
 constexpr int64_t kCifarRecordBytes = 1 + kCifarImageBytes;                      // 3073
 constexpr int kCifarClasses = 10;
+constexpr int64_t kCifarRecordsPerFile = 10000;  // every official batch file
 
 enum class Cifar10Part { Train, Test };
 
@@ -34,8 +35,12 @@ std::vector<std::string> cifar10_files(Cifar10Part part);
 // directly or in a cifar-10-batches-bin/ subfolder, or else the official
 // cifar-10-binary.tar.gz as downloaded. IoError naming the file and byte offset for a
 // truncated file, a label out of 0..9, a broken gzip stream or an empty file; IoError listing
-// what was looked for when nothing is there.
-Cifar10Split load_cifar10(const std::string& dir, Cifar10Part part);
+// what was looked for when nothing is there. Each file must hold `records_per_file` records
+// (0: any number, the same in every file of the part); two files of the part with identical
+// contents, a file holding the contents of another official batch file (the test batch
+// replaced by a training batch), an altered file beside official ones, and a plain .bin
+// beside a .bin.gz that differs from it are IoErrors naming the files.
+Cifar10Split load_cifar10(const std::string& dir, Cifar10Part part, int64_t records_per_file = kCifarRecordsPerFile);
 
 // The same parsing on bytes in memory (plain records or gzip), for the fuzzer and tests;
 // `name` is used in error messages. Appends to `out`.

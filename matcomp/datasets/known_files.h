@@ -20,9 +20,13 @@ struct KnownFile {
   std::string_view name;     // "data_batch_1.bin"
   uint64_t bytes;
   std::string_view md5, sha256;
+  uint32_t crc32;  // zlib's CRC-32 of the uncompressed bytes: cheap enough to check on every load
 };
 
 std::span<const KnownFile> known_files();
 const KnownFile* find_known_file(std::string_view name);  // nullptr when not listed
+// The known file of `dataset` whose uncompressed bytes have this size and CRC-32 (nullptr when
+// none): how a loader tells that a file holds the contents of another official file.
+const KnownFile* find_known_content(std::string_view dataset, uint64_t bytes, uint32_t crc32);
 
 }  // namespace mc::data

@@ -3,8 +3,11 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "matcomp/core/crc32_zlib.h"
 #include "matcomp/core/error.h"
 #include "matcomp/datasets/byte_stream.h"
+#include "matcomp/datasets/data_file.h"
+#include "matcomp/datasets/known_files.h"
 
 namespace mc::data {
 
@@ -45,14 +48,15 @@ struct NamedText {
   std::string path, text;
 };
 
+// The text of dir/file[.gz]; IoError when it holds another official PTB file (valid and test
+// swapped, train copied over one of them).
 NamedText read_text(const std::string& dir, const std::string& file) {
-  namespace fs = std::filesystem;
-  for (const std::string& candidate : {file, file + ".gz"}) {
-    const fs::path p = fs::path(dir) / candidate;
-    if (fs::is_regular_file(p)) {
-      auto in = open_input(p.string());
-      return {p.string(), read_all(*in)};
-    }
+  const std::string path = find_plain_or_gzip(dir, file);
+  if (!path.empty()) {
+    auto in = open_input(path);
+    NamedText t{path, read_all(*in)};
+    check_not_another_known_file("ptb", file, path, t.text.size(), crc32_zlib(t.text));
+    return t;
   }
   MC_CHECK(false, IoError,
            "PTB file " << file << "[.gz] not found in " << dir
@@ -92,6 +96,18 @@ PtbCorpus load_ptb(const std::string& dir, int64_t expected_vocab_size) {
   c.valid = encode_text(valid.text, c.vocab, valid.path);
   const NamedText test = read_text(dir, "ptb.test.txt");
   c.test = encode_text(test.text, c.vocab, test.path);
+  // Beside an official training text, valid and test must be the official ones too: a cut or
+  // altered evaluation file would change every reported perplexity silently.
+  if (is_official_copy("ptb.train.txt", train.text.size(), crc32_zlib(train.text)))
+    for (const NamedText* t : {&valid, &test}) {
+      const std::string name = std::filesystem::path(t->path).filename().string();
+      const std::string official = name.size() > 3 && name.ends_with(".gz") ? name.substr(0, name.size() - 3) : name;
+      MC_CHECK(is_official_copy(official, t->text.size(), crc32_zlib(t->text)), IoError,
+               t->path << ": not the official " << official << " (" << t->text.size() << " bytes, CRC-32 "
+                       << crc32_hex(crc32_zlib(t->text)) << "; the official file has "
+                       << find_known_file(official)->bytes << " bytes) while " << train.path
+                       << " is the official training text: a cut or altered file; `matcomp-data verify` checks it");
+    }
   return c;
 }
 

@@ -24,6 +24,11 @@ class CommunicationError : public Error {
   using Error::Error;
 };
 
+// How long an MPI collective waits for the other ranks before it ends the job with a message
+// naming the rank and the collective (a stopped or hung rank); $MATCOMP_MPI_TIMEOUT overrides
+// it in seconds, 0 waits forever.
+inline constexpr double kDefaultCollectiveTimeoutSeconds = 300;
+
 class Communicator {
  public:
   virtual ~Communicator() = default;

@@ -10,9 +10,13 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
+#include <sstream>
 #include <string>
+#include <thread>
 
 namespace mc::detail {
 namespace {
@@ -24,6 +28,20 @@ std::string error_text(int code) {
   return std::string(text, static_cast<size_t>(length));
 }
 
+// Seconds a collective may wait for the other ranks before the job is ended (0: forever),
+// from $MATCOMP_MPI_TIMEOUT; a stopped or hung rank would otherwise leave the others waiting
+// with no message.
+double collective_timeout_seconds() {
+  const char* text = std::getenv("MATCOMP_MPI_TIMEOUT");
+  if (!text || !*text) return kDefaultCollectiveTimeoutSeconds;
+  char* end = nullptr;
+  const double seconds = std::strtod(text, &end);
+  MC_CHECK(end != text && *end == '\0' && seconds >= 0 && seconds < 1e9, CommunicationError,
+           "MATCOMP_MPI_TIMEOUT is \"" << text << "\": expected a number of seconds >= 0 (0 waits forever; default "
+                                        << kDefaultCollectiveTimeoutSeconds << ")");
+  return seconds;
+}
+
 class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator() {
@@ -33,6 +51,7 @@ class MpiCommunicator final : public Communicator {
     check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+    timeout_seconds_ = collective_timeout_seconds();
   }
   ~MpiCommunicator() override {
     int finalized = 0;
@@ -49,7 +68,9 @@ class MpiCommunicator final : public Communicator {
     // MPI counts are int: large buffers go in pieces.
     for (int64_t done = 0; done < count;) {
       const int n = static_cast<int>(std::min<int64_t>(count - done, INT_MAX));
-      check(MPI_Allreduce(MPI_IN_PLACE, data + done, n, MPI_FLOAT, MPI_SUM, comm_), "MPI_Allreduce");
+      MPI_Request request;
+      check(MPI_Iallreduce(MPI_IN_PLACE, data + done, n, MPI_FLOAT, MPI_SUM, comm_, &request), "MPI_Iallreduce");
+      wait(request, "MPI_Allreduce");
       done += n;
     }
   }
@@ -60,12 +81,18 @@ class MpiCommunicator final : public Communicator {
     char* p = static_cast<char*>(bytes);
     for (int64_t done = 0; done < count;) {
       const int n = static_cast<int>(std::min<int64_t>(count - done, INT_MAX));
-      check(MPI_Bcast(p + done, n, MPI_BYTE, root, comm_), "MPI_Bcast");
+      MPI_Request request;
+      check(MPI_Ibcast(p + done, n, MPI_BYTE, root, comm_, &request), "MPI_Ibcast");
+      wait(request, "MPI_Bcast");
       done += n;
     }
   }
 
-  void barrier() override { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+  void barrier() override {
+    MPI_Request request;
+    check(MPI_Ibarrier(comm_, &request), "MPI_Ibarrier");
+    wait(request, "MPI_Barrier");
+  }
 
   void abort(const std::string& message, int exit_code) override {
     std::fprintf(stderr, "rank %d/%d: %s\n", rank_, size_, message.c_str());
@@ -82,8 +109,35 @@ class MpiCommunicator final : public Communicator {
                              " (another rank may have died or called a different collective)");
   }
 
+  // Polls a non-blocking collective until it completes or the timeout passes; then ends the
+  // whole job (MPI_Abort also ends a stopped rank) with a message naming this rank, the
+  // collective and how many collectives this rank had completed, so the stuck step is known.
+  // Spins first (a collective usually completes within microseconds), then sleeps between
+  // polls so a long wait does not take a core from the rank still computing.
+  void wait(MPI_Request& request, const char* operation) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t polls = 0;; ++polls) {
+      int done = 0;
+      check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), operation);
+      if (done) break;
+      if (polls < 20000) continue;
+      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (timeout_seconds_ > 0 && waited > timeout_seconds_) {
+        std::ostringstream message;
+        message << operation << " (collective number " << completed_ + 1 << " of this rank) did not complete within "
+                << timeout_seconds_ << " s (MATCOMP_MPI_TIMEOUT): another rank is stopped, hung or much slower; "
+                << "ending the job";
+        abort(message.str(), 2);
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(polls < 40000 ? 10 : 200));
+    }
+    ++completed_;
+  }
+
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
+  double timeout_seconds_ = kDefaultCollectiveTimeoutSeconds;
+  int64_t completed_ = 0;
 };
 
 }  // namespace

@@ -17,7 +17,13 @@ std::string hex(uint64_t v) {
   return s.str();
 }
 
-uint64_t from_hex(const std::string& s) { return std::stoull(s, nullptr, 16); }
+// IoError naming the entry for anything but 1-16 hex digits (std::stoull alone would say only
+// "stoull", and would accept "12zz" as 0x12).
+uint64_t from_hex(const std::string& s, const std::string& entry) {
+  MC_CHECK(!s.empty() && s.size() <= 16 && s.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos, IoError,
+           "checkpoint entry " << entry << " is \"" << s << "\", expected 1 to 16 hex digits (a corrupt Rng state)");
+  return std::stoull(s, nullptr, 16);
+}
 
 Tensor to_tensor(const NpyArray& a) {
   Tensor t = Tensor::empty(a.shape);
@@ -176,9 +182,13 @@ void apply_checkpoint(const Checkpoint& ck, Module& model, Optimizer* optimizer,
   if (rng) {
     const nlohmann::json& r = meta["rng"];
     Rng::State s{};
-    for (size_t i = 0; i < 4; ++i) s.s[i] = from_hex(r.at("s").at(i).get<std::string>());
-    s.spare_bits = from_hex(r.at("spare_bits").get<std::string>());
-    s.has_spare = from_hex(r.at("has_spare").get<std::string>());
+    try {
+      for (size_t i = 0; i < 4; ++i) s.s[i] = from_hex(r.at("s").at(i).get<std::string>(), "rng.s[" + std::to_string(i) + "]");
+      s.spare_bits = from_hex(r.at("spare_bits").get<std::string>(), "rng.spare_bits");
+      s.has_spare = from_hex(r.at("has_spare").get<std::string>(), "rng.has_spare");
+    } catch (const nlohmann::json::exception& e) {
+      throw IoError(std::string("checkpoint Rng state is malformed: ") + e.what());
+    }
     rng->set_state(s);
   }
 }

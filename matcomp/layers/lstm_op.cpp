@@ -117,9 +117,11 @@ std::vector<Var> lstm_sequence(const Var& x, const Var& w, const Var& b, const V
 
   // The outputs are views of hs / cs: no copies. SavedTensor notices if a caller writes into them.
   std::vector<Tensor> outputs{hs.rows(1, T + 1), hs.rows(T, T + 1).view({B, H}), cs.rows(T, T + 1).view({B, H})};
+  // T = T...: init-captures, since clang 14 (the fuzz build) cannot capture structured bindings.
   auto rule = [sx = SavedTensor(x.value(), "lstm"), sw = SavedTensor(w.value(), "lstm"),
                sact = SavedTensor(act, "lstm"), shs = SavedTensor(hs, "lstm"), scs = SavedTensor(cs, "lstm"),
-               stc = SavedTensor(tcs, "lstm"), T, B, in, H, G4](const Grads& g, const Needs& need) {
+               stc = SavedTensor(tcs, "lstm"),
+               T = T, B = B, in = in, H = H, G4](const Grads& g, const Needs& need) {
     const float* W = sw.get().data();
     const float* Wh = W + in * G4;
     const float* act = sact.get().data();

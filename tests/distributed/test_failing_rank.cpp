@@ -17,10 +17,10 @@ struct JobResult {
   std::string output;
 };
 
-JobResult launch(const std::string& mode) {
+JobResult launch(const std::string& mode, const std::string& env = "") {
   // timeout: a hang fails the test after a minute instead of blocking CTest.
   // Environment as for the 2-rank CTest job (tests/distributed/CMakeLists.txt says why).
-  const std::string command = "OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+  const std::string command = env + " OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
                               "ASAN_OPTIONS=detect_leaks=0 timeout 120 " +
                               std::string(MATCOMP_MPIEXEC) + " -np 2 --oversubscribe " + MATCOMP_MPI_PROBE + " " + mode +
                               " 2>&1";
@@ -59,6 +59,20 @@ TEST(FailingRank, RankDyingMidRunEndsTheJob) {
   EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
   // Open MPI's launcher names the process and its exit code.
   EXPECT_NE(r.output.find("Exit code:    3"), std::string::npos) << r.output;
+}
+
+TEST(FailingRank, StoppedRankEndsTheJobAfterTheTimeout) {
+  const JobResult r = launch("stop", "MATCOMP_MPI_TIMEOUT=3");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
+  EXPECT_NE(r.output.find("rank 0/2: MPI_Allreduce (collective number"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did not complete within 3 s (MATCOMP_MPI_TIMEOUT)"), std::string::npos) << r.output;
+}
+
+TEST(FailingRank, BadTimeoutSettingIsNamed) {
+  const JobResult r = launch("ok", "MATCOMP_MPI_TIMEOUT=soon");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("MATCOMP_MPI_TIMEOUT is \"soon\""), std::string::npos) << r.output;
 }
 
 #endif  // MATCOMP_MPIEXEC

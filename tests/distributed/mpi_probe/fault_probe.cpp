@@ -1,10 +1,13 @@
 // A tiny data-parallel training run in which one rank fails on purpose, launched under
-// mpiexec by test_failing_rank.cpp. Usage: distributed_fault_probe ok|throw|die
+// mpiexec by test_failing_rank.cpp. Usage: distributed_fault_probe ok|throw|die|stop
 //   ok:    every rank trains 5 steps and exits 0 (the control)
 //   throw: the last rank throws an mc::Error at step 3; main turns it into Communicator::abort
 //   die:   the last rank exits with status 3 at step 3, mid-run, without a word
+//   stop:  the last rank stops itself (SIGSTOP) at step 3; the others must end the job after
+//          MATCOMP_MPI_TIMEOUT seconds instead of waiting forever
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -27,6 +30,7 @@ int main(int argc, char** argv) {
       if (step == 3 && comm.rank() == comm.size() - 1) {
         if (std::strcmp(mode, "throw") == 0) throw mc::ValueError("probe: a NaN loss at step 3 (on purpose)");
         if (std::strcmp(mode, "die") == 0) ::_exit(3);
+        if (std::strcmp(mode, "stop") == 0) std::raise(SIGSTOP);
       }
       t.forward_backward(task, step, begin, end);
       reducer.reduce(end - begin);
