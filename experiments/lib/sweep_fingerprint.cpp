@@ -144,7 +144,8 @@ std::vector<std::string> remove_sweep_results(const std::string& out_dir) {
   std::sort(doomed.begin(), doomed.end());
   for (const fs::path& p : doomed) {
     const std::string name = p.filename().string();
-    if (name == ".sweep.lock" || name == ".prefix.lock") continue;  // held now (or harmless): removing would split the lock
+    // Locks are held now (removing one would split it); the checksum cache is about the data.
+    if (name == ".sweep.lock" || name == ".prefix.lock" || name == ".data-checksums.json") continue;
     fs::remove_all(p);
     removed.push_back(p.string());
   }
