@@ -5,6 +5,7 @@
 #include "matcomp/autograd/ops.h"
 #include "matcomp/autograd/variable.h"
 #include "matcomp/core/error.h"
+#include "experiments/lib/sweep_fingerprint.h"
 #include "experiments/lib/timing.h"
 #include "matcomp/layers/checkpoint.h"
 #include "matcomp/layers/lr_schedule.h"
@@ -12,13 +13,31 @@
 namespace mc {
 
 Cifar10Task::Cifar10Task(const std::string& cifar_dir, Cifar10Recipe recipe)
-    : recipe_(recipe),
+    : dir_(cifar_dir),
+      recipe_(recipe),
       train_(data::load_cifar10(cifar_dir, data::Cifar10Part::Train)),
       test_(data::load_cifar10(cifar_dir, data::Cifar10Part::Test)) {
   MC_CHECK(recipe_.batch > 0 && recipe_.learning_rate > 0, ValueError, "cifar10: batch and learning rate must be positive");
 }
 
 Cifar10Task::~Cifar10Task() = default;
+
+nlohmann::json Cifar10Task::recipe_json() const {
+  return {{"batch", recipe_.batch},           {"learning_rate", recipe_.learning_rate}, {"decay_steps", recipe_.decay_steps},
+          {"decay_rate", recipe_.decay_rate}, {"ema_decay", recipe_.ema_decay},         {"eval_images", recipe_.eval_images}};
+}
+
+std::vector<std::string> Cifar10Task::data_files() const {
+  return list_data_files(dir_, {"data_batch_", "test_batch", "cifar-10-binary.tar.gz"});
+}
+
+void Cifar10Task::check_data() const {
+  // Training drops the last partial batch: fewer images than one batch would yield none.
+  MC_CHECK(train_.size() >= recipe_.batch, ValueError,
+           "cifar10: the training batches in " << dir_ << " (data_batch_1..5.bin[.gz]) hold " << train_.size()
+                                               << " images, fewer than one batch of " << recipe_.batch);
+  MC_CHECK(test_.size() > 0, ValueError, "cifar10: " << dir_ << "/test_batch.bin[.gz] holds no image to evaluate on");
+}
 
 void Cifar10Task::init(uint64_t seed) {
   loader_.reset();

@@ -37,6 +37,9 @@ class Cifar10Task final : public ExperimentTask {
   std::string metric() const override { return "accuracy"; }
   bool higher_is_better() const override { return true; }
   std::vector<std::string> default_layers() const override { return {"local3.weight", "local4.weight"}; }
+  nlohmann::json recipe_json() const override;
+  std::vector<std::string> data_files() const override;
+  void check_data() const override;
 
   void set_data_parallel(Communicator* comm) override;
   void init(uint64_t seed) override;
@@ -50,6 +53,7 @@ class Cifar10Task final : public ExperimentTask {
   int64_t load(const std::string& path, const Rebuild& rebuild) override;
 
  private:
+  std::string dir_;
   Cifar10Recipe recipe_;
   data::Cifar10Split train_, test_;
   uint64_t seed_ = 0;

@@ -2,8 +2,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 
@@ -15,6 +17,7 @@
 #include "experiments/lib/run_info.h"
 #include "experiments/lib/seed_summary.h"
 #include "experiments/lib/sweep.h"
+#include "experiments/lib/sweep_fingerprint.h"
 #include "matcomp/distributed/session.h"
 
 namespace mc {
@@ -86,6 +89,21 @@ Preset ptb_preset(const std::string& name, int64_t epoch, PtbRecipe& recipe) {
   return p;
 }
 
+// A whole number of at least `min` (CLI11's own check prints "Value 0 not in range 0.000000 to
+// 1.79e308" for --threads 0).
+CLI::Validator at_least(int64_t min, const std::string& what) {
+  return CLI::Validator(
+      [min, what](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const long long v = std::strtoll(text.c_str(), &end, 10);
+        if (end == text.c_str() || *end != '\0' || errno == ERANGE || v < min)
+          return "must be " + what + " (a whole number >= " + std::to_string(min) + "), found '" + text + "'";
+        return "";
+      },
+      "INT>=" + std::to_string(min));
+}
+
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in(s);
@@ -104,7 +122,7 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
   uint64_t seed = 1;
   std::string seeds;
   int threads = 2, shard = 0, shards = 1;
-  bool results_only = false;
+  bool results_only = false, restart = false;
   std::string parallel = "none";
   app.add_option("--data", data, "data folder (default: $MATCOMP_DATA); get it with `matcomp-data download`");
   app.add_option("--out", out, "output folder (default: runs/" + task_name + "-<preset>)");
@@ -114,18 +132,22 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
                  "comma-separated seeds: the whole sweep once per seed in OUT/seed-S/, and OUT/results.csv with "
                  "the mean, standard deviation and range over the seeds (plots with error bars)")
       ->excludes(seed_option);
-  app.add_option("--threads", threads, "OpenMP/BLAS threads")->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads, "OpenMP/BLAS threads")->check(at_least(1, "at least one thread"));
   app.add_option("--only", only, "comma-separated methods (lowrank,simhash,kmeans,dictionary,prune,prune_grad,quantize); the baseline always runs");
   app.add_option("--ratios", ratios, "comma-separated target ratios of the compressed layers' stored to dense size");
   app.add_option("--layers", layers, "comma-separated weight name patterns to compress (default: the reference's)");
-  app.add_option("--branch", shard, "run only branches K, K+N, K+2N, ... (with --of N)")->check(CLI::NonNegativeNumber);
-  app.add_option("--of", shards, "number of processes sharing the sweep")->check(CLI::PositiveNumber);
+  app.add_option("--branch", shard, "run only branches K, K+N, K+2N, ... (with --of N)")->check(at_least(0, "a branch index"));
+  app.add_option("--of", shards, "number of processes sharing the sweep")->check(at_least(1, "a process count"));
   app.add_option("--parallel", parallel,
                  "under mpirun: 'branches' spreads the sweep's branches over the ranks (rank K runs --branch K "
                  "--of N); rank 0 trains the shared prefix and writes the results. 'data' runs every step on all "
                  "ranks, each on its share of the batch, gradients averaged (docs/DISTRIBUTED.md)")
       ->check(CLI::IsMember({"none", "branches", "data"}));
   app.add_flag("--results-only", results_only, "redraw results.csv and the plots from finished branches, train nothing");
+  app.add_flag("--restart", restart,
+               "start over: remove the results already in --out (made with any settings) before running; without it, "
+               "an --out made with other settings (seed, preset, task, data...) is refused")
+      ->excludes("--results-only");
   if (!cifar) app.add_option("--model", model, "small or medium")->check(CLI::IsMember({"small", "medium"}));
   CLI11_PARSE(app, argc, argv);
 
@@ -143,7 +165,13 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
       o.ratios.push_back(v);
     }
     o.layers = split_list(layers);
-    o.shard = shard, o.shards = shards, o.seed = seed;
+    o.shard = shard, o.shards = shards, o.seed = seed, o.restart = restart;
+    if (results_only) {  // before the data is loaded: a mistyped --out must not give an empty table
+      const bool found = seeds.empty() ? std::filesystem::is_directory(o.out_dir + "/branches")
+                                       : std::filesystem::is_directory(o.out_dir);
+      MC_CHECK(found, ValueError, "--results-only: " << o.out_dir << " holds no sweep (no " << o.out_dir
+                                                     << (seeds.empty() ? "/branches/" : "/ folder") << "); check --out");
+    }
     if (parallel != "none") session = std::make_unique<DistributedSession>(DistributedBackend::Auto);
     if (parallel == "branches") {
       Communicator& world = session->world();
@@ -172,6 +200,8 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
       o.run_info["model"] = model;
     }
     if (o.data_parallel) task->set_data_parallel(o.data_parallel);
+    // Checksums of the data files for the fingerprint and the run record (cached in OUT).
+    if (!results_only) o.data_checksums = data_checksums(data_dir, task->data_files(), o.out_dir + "/.data-checksums.json");
     std::vector<uint64_t> seed_list;
     for (const std::string& item : split_list(seeds)) {
       char* end = nullptr;

@@ -1,10 +1,13 @@
 #include "experiments/lib/ptb_task.h"
 
 #include <cmath>
+#include <filesystem>
+#include <utility>
 
 #include "matcomp/autograd/ops.h"
 #include "matcomp/autograd/variable.h"
 #include "matcomp/core/error.h"
+#include "experiments/lib/sweep_fingerprint.h"
 #include "experiments/lib/timing.h"
 #include "matcomp/layers/checkpoint.h"
 #include "matcomp/layers/lr_schedule.h"
@@ -18,13 +21,45 @@ namespace {
 const std::string kStatePrefix = "lstm_";
 }  // namespace
 
-PtbTask::PtbTask(const std::string& ptb_dir, PtbRecipe recipe) : recipe_(recipe), corpus_(data::load_ptb(ptb_dir)) {
+PtbTask::PtbTask(const std::string& ptb_dir, PtbRecipe recipe)
+    : dir_(ptb_dir), recipe_(recipe), corpus_(data::load_ptb(ptb_dir)) {
   MC_CHECK(recipe_.learning_rate > 0 && recipe_.clip_norm > 0 && recipe_.decay_every > 0, ValueError,
            "ptb: learning rate, clip norm and decay interval must be positive");
+  check_data();  // the training batcher below needs a window
   train_batcher_ = std::make_unique<data::LmBatcher>(corpus_.train, recipe_.model.batch, recipe_.model.unroll);
 }
 
 PtbTask::~PtbTask() = default;
+
+nlohmann::json PtbTask::recipe_json() const {
+  const PtbLstmConfig& m = recipe_.model;
+  return {{"model", {{"vocab", m.vocab}, {"hidden", m.hidden}, {"layers", m.layers}, {"unroll", m.unroll}, {"batch", m.batch},
+                     {"dropout", m.dropout}, {"init_scale", m.init_scale}}},
+          {"learning_rate", recipe_.learning_rate}, {"decay_start", recipe_.decay_start},
+          {"decay_every", recipe_.decay_every},     {"decay_rate", recipe_.decay_rate},
+          {"clip_norm", recipe_.clip_norm},         {"sum_over_unroll", recipe_.sum_over_unroll},
+          {"eval_windows", recipe_.eval_windows}};
+}
+
+std::vector<std::string> PtbTask::data_files() const {
+  return list_data_files(dir_, {"ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"});
+}
+
+void PtbTask::check_data() const {
+  // The file the loader read for a split: plain first, as load_ptb looks.
+  const auto file_of = [&](const std::string& name) {
+    const std::string plain = dir_ + "/" + name;
+    return std::filesystem::is_regular_file(plain) ? plain : plain + ".gz";
+  };
+  const int64_t batch = recipe_.model.batch, unroll = recipe_.model.unroll, needed = batch * (unroll + 1);
+  const std::pair<const char*, const std::vector<int32_t>*> splits[] = {{"ptb.train.txt", &corpus_.train},
+                                                                        {"ptb.test.txt", &corpus_.test}};
+  for (const auto& [name, tokens] : splits)
+    MC_CHECK(static_cast<int64_t>(tokens->size()) >= needed, ValueError,
+             file_of(name) << " holds " << tokens->size() << " tokens, fewer than the " << needed
+                           << " one window needs (batch " << batch << " x (unroll " << unroll
+                           << " + 1)): it yields no " << (tokens == &corpus_.train ? "training batch" : "evaluation window"));
+}
 
 void PtbTask::set_data_parallel(Communicator* comm) {
   parallel_ = DataParallel::for_batch(comm, recipe_.model.batch, "ptb");

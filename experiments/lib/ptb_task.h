@@ -42,6 +42,9 @@ class PtbTask final : public ExperimentTask {
   bool higher_is_better() const override { return false; }
   // The LSTM kernels and the softmax weight: the matrices the reference compressed.
   std::vector<std::string> default_layers() const override { return {"lstm.layer*.weight", "softmax.weight"}; }
+  nlohmann::json recipe_json() const override;
+  std::vector<std::string> data_files() const override;
+  void check_data() const override;
 
   void set_data_parallel(Communicator* comm) override;
   void init(uint64_t seed) override;
@@ -57,6 +60,7 @@ class PtbTask final : public ExperimentTask {
   int64_t steps_per_epoch() const { return train_batcher_->num_windows(); }
 
  private:
+  std::string dir_;
   PtbRecipe recipe_;
   data::PtbCorpus corpus_;
   std::unique_ptr<data::LmBatcher> train_batcher_;

@@ -6,8 +6,11 @@
 #include <map>
 
 #include "matcomp/core/atomic_file.h"
+#include "matcomp/core/error.h"
+#include "experiments/lib/branch_result.h"
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
+#include "experiments/lib/sweep_fingerprint.h"
 
 namespace fs = std::filesystem;
 
@@ -17,10 +20,21 @@ std::string task_title(const std::string& task_name) { return task_name == "cifa
 
 std::vector<nlohmann::json> read_branch_results(const std::string& sweep_dir) {
   std::vector<nlohmann::json> rows;
+  // Results made by this sweep only: fingerprint.json's id (folders from before fingerprints: any).
+  const std::string fp_path = sweep_dir + "/fingerprint.json";
+  const std::string fingerprint =
+      fs::exists(fp_path) ? fingerprint_id(nlohmann::json::parse(read_file(fp_path), nullptr, false)) : std::string();
   if (fs::exists(sweep_dir + "/branches"))
-    for (const auto& entry : fs::directory_iterator(sweep_dir + "/branches"))
-      if (fs::exists(entry.path() / "result.json"))
-        rows.push_back(nlohmann::json::parse(read_file((entry.path() / "result.json").string())));
+    for (const auto& entry : fs::directory_iterator(sweep_dir + "/branches")) {
+      const std::string path = (entry.path() / "result.json").string();
+      if (!fs::exists(path)) continue;
+      nlohmann::json r = read_result_file(path);
+      MC_CHECK(r.is_object() && r.contains("method") && r["method"].is_string() && r.contains("ratio") && r["ratio"].is_number(),
+               IoError, path << " is damaged (no method or ratio); run the sweep again (without --results-only) to recompute it");
+      MC_CHECK(fingerprint.empty() || r.value("fingerprint", std::string()) == fingerprint, IoError,
+               path << " was not made by the sweep in " << sweep_dir << " (its fingerprint differs from fingerprint.json's)");
+      rows.push_back(std::move(r));
+    }
   sort_results(rows);
   return rows;
 }

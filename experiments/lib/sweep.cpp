@@ -1,6 +1,7 @@
 #include "experiments/lib/sweep.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -15,9 +16,14 @@
 #include "matcomp/core/error.h"
 #include "matcomp/core/progress.h"
 #include "matcomp/distributed/model_sync.h"
+#include "matcomp/layers/checkpoint.h"
+#include "experiments/lib/branch_result.h"
+#include "experiments/lib/file_lock.h"
+#include "experiments/lib/finite_check.h"
 #include "experiments/lib/results_table.h"
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
+#include "experiments/lib/sweep_fingerprint.h"
 
 namespace fs = std::filesystem;
 
@@ -30,13 +36,15 @@ const std::vector<std::string>& all_methods() {
 
 std::string Branch::id() const {
   if (method == "none") return "none";
-  std::ostringstream o;
-  o << method << "-" << ratio;
-  return o.str();
+  // Shortest round-trip text: 0.1000001 and 0.10000004 stay two branches (6 digits merged them).
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, ratio).ptr;
+  return method + "-" + std::string(text, end);
 }
 
 std::vector<Branch> make_branches(const std::vector<std::string>& methods, const std::vector<double>& ratios) {
   std::vector<Branch> out{{"none", 1.0}};
+  std::set<std::string> ids{"none"};
   for (const std::string& m : methods.empty() ? all_methods() : methods) {
     if (m == "none") continue;
     MC_CHECK(std::find(all_methods().begin(), all_methods().end(), m) != all_methods().end(), ValueError,
@@ -44,9 +52,24 @@ std::vector<Branch> make_branches(const std::vector<std::string>& methods, const
     for (double r : ratios) {
       MC_CHECK(r > 0 && r < 1, ValueError, "ratio " << r << " must be in (0, 1)");
       out.push_back({m, r});
+      MC_CHECK(ids.insert(out.back().id()).second, ValueError,
+               "branch " << out.back().id() << " is listed twice (--only and --ratios must not repeat a method or ratio)");
     }
   }
   return out;
+}
+
+nlohmann::json sweep_fingerprint(const ExperimentTask& task, const SweepOptions& o) {
+  const Preset& p = o.preset;
+  return {{"sweep_format", kSweepFormatVersion},
+          {"checkpoint_format", kCheckpointFormatVersion},
+          {"task", task.name()},
+          {"recipe", task.recipe_json()},
+          {"preset", {{"name", p.name}, {"total_steps", p.total_steps}, {"begin_step", p.begin_step}, {"frequency", p.frequency},
+                      {"alpha_decrement", p.alpha_decrement}, {"prune_end_step", p.prune_end_step}}},
+          {"seed", o.seed},
+          {"layers", o.layers.empty() ? task.default_layers() : o.layers},
+          {"data", o.data_checksums}};
 }
 
 namespace {
@@ -99,11 +122,19 @@ struct Ranks {
 // Where a branch keeps its log, checkpoint, model and result.
 std::string branch_dir(const std::string& out_dir, const std::string& id) { return out_dir + "/branches/" + id; }
 
-// Trains [start, end) with logging (log may be null: not this rank's job), periodic
-// checkpoints and progress. Returns the last loss.
-float train_range(ExperimentTask& task, CompressionController* compression, int64_t start, int64_t end, const Preset& p,
-                  RunLog* log, const std::string& checkpoint, const std::string& label, int64_t dense_bytes,
-                  const Ranks& ranks) {
+// A checkpoint of this sweep carries its fingerprint id in its extra json.
+void expect_fingerprint(const std::string& path, const nlohmann::json& extra, const std::string& id) {
+  const std::string found = extra.is_object() ? extra.value("fingerprint", std::string()) : std::string();
+  MC_CHECK(found == id, IoError,
+           path << " belongs to another sweep (its fingerprint " << (found.empty() ? std::string("is missing") : found.substr(0, 16))
+                << ", this sweep's " << id.substr(0, 16)
+                << "); remove it, or use a new --out or --restart");
+}
+
+// train_range's loop; `last_good` follows the checkpoints it writes.
+float train_checked(ExperimentTask& task, CompressionController* compression, int64_t start, int64_t end, const Preset& p,
+                    RunLog* log, const std::string& checkpoint, const std::string& label, int64_t dense_bytes,
+                    const Ranks& ranks, const std::string& fingerprint, std::string& last_good) {
   Progress progress(label, end - start);
   float loss = NAN;
   for (int64_t step = start; step < end; ++step) {
@@ -111,6 +142,9 @@ float train_range(ExperimentTask& task, CompressionController* compression, int6
       sync_after_compression(*ranks.comm, task.model(), *compression);  // bit-identical factors on every rank
     loss = task.train_step(step, compression);
     const bool last = step + 1 == end;
+    // After the optimizer step, at log intervals (one pass over the parameters): NaN weights
+    // can leave the loss plausible (ReLU maps NaN to 0), so the loss check alone misses them.
+    if (step % p.log_every == 0 || last) check_model_finite(task.model(), step, "after the optimizer step");
     if (log && (step % p.log_every == 0 || last)) {
       nlohmann::json row = {{"step", step}, {"loss", loss}, {"lr", task.learning_rate(step)}, {"seconds", progress.elapsed_seconds()}};
       if (compression) {
@@ -127,12 +161,99 @@ float train_range(ExperimentTask& task, CompressionController* compression, int6
     }
     if (ranks.writes()) progress.update(step + 1 - start, "loss " + std::to_string(loss));
     if (!checkpoint.empty() && (step + 1) % p.checkpoint_every == 0 && !last) {
+      check_model_finite(task.model(), step, "before writing the checkpoint " + checkpoint);
       nlohmann::json extra = compression ? compression->state_json() : nlohmann::json::object();
+      extra["fingerprint"] = fingerprint;
       task.save(checkpoint, step + 1, extra, compression ? compression->state_tensors() : std::map<std::string, NpyArray>{});
+      last_good = checkpoint;
     }
   }
   if (ranks.writes()) progress.finish("loss " + std::to_string(loss));
   return loss;
+}
+
+// Trains [start, end) with logging (log may be null: not this rank's job), periodic
+// checkpoints (carrying `fingerprint`) and progress. `loaded` is the checkpoint the model came
+// from (empty: fresh). A NaN/Inf in the loss, the gradients or the model stops it with a
+// ValueError naming the step, the tensor and the last good checkpoint. Returns the last loss.
+float train_range(ExperimentTask& task, CompressionController* compression, int64_t start, int64_t end, const Preset& p,
+                  RunLog* log, const std::string& checkpoint, const std::string& label, int64_t dense_bytes,
+                  const Ranks& ranks, const std::string& fingerprint, const std::string& loaded) {
+  const std::string bad = first_non_finite(task.model());
+  MC_CHECK(bad.empty(), ValueError,
+           "step " << start << ": " << bad << " (not finite) "
+                   << (loaded.empty() ? std::string("in the freshly initialised model") : "in the checkpoint " + loaded)
+                   << "; " << label << " stopped before training, nothing was written for it. A damaged checkpoint or one "
+                   << "saved by a diverged run: remove it (or use --restart) to train again");
+  std::string last_good = loaded;  // every checkpoint written below was checked first
+  try {
+    return train_checked(task, compression, start, end, p, log, checkpoint, label, dense_bytes, ranks, fingerprint, last_good);
+  } catch (const ValueError& e) {
+    throw ValueError(std::string(e.what()) + "\n" + label + " stopped: nothing was written for it (no result.json, no " +
+                     "exported model); the last good checkpoint is " +
+                     (last_good.empty() ? std::string("none (it started from step 0)") : last_good));
+  }
+}
+
+
+// Whether branch b has a valid result of this sweep; a result.json that is not one is moved
+// aside to result.json.damaged (kept for a look) and the branch trains again, saying so.
+bool branch_finished(const std::string& dir, const Branch& b, const ExperimentTask& task, const std::string& fingerprint,
+                     const std::string& label) {
+  const std::string path = dir + "/result.json";
+  if (!fs::exists(path)) return false;
+  std::string problem;
+  try {
+    problem = result_problem(read_result_file(path), task.metric(), b.method, b.ratio, fingerprint);
+  } catch (const IoError& e) {
+    problem = e.what();
+  }
+  if (problem.empty()) return true;
+  fs::rename(path, path + ".damaged");
+  std::fprintf(stderr, "%s %s is not a valid result (%s): moved to result.json.damaged, training the branch again\n",
+               label.c_str(), path.c_str(), problem.c_str());
+  return false;
+}
+
+// Refuses --restart while another process holds the prefix or a branch of the folder.
+void check_no_other_process(const std::string& out_dir) {
+  std::vector<std::string> locks{out_dir + "/.prefix.lock"};
+  if (fs::is_directory(out_dir + "/branches"))
+    for (const auto& e : fs::directory_iterator(out_dir + "/branches")) locks.push_back((e.path() / ".claim.lock").string());
+  for (const std::string& lock : locks)
+    MC_CHECK(!fs::exists(lock) || FileLock::try_lock(lock).has_value(), ValueError,
+             "--restart: another process is working in " << out_dir << " (it holds " << lock
+                                                         << "); stop it first, or use a new --out");
+}
+
+// The folder becomes (or stays) this sweep's: --restart, orphan temporaries, the fingerprint,
+// the run record. Under a lock, as processes sharing the folder may start together.
+void prepare_folder(const SweepOptions& o, const nlohmann::json& fingerprint, const nlohmann::json& run) {
+  fs::create_directories(o.out_dir);
+  const FileLock lock = FileLock::lock(o.out_dir + "/.sweep.lock");
+  if (o.restart && o.run_prefix) {
+    check_no_other_process(o.out_dir);
+    const std::vector<std::string> removed = remove_sweep_results(o.out_dir);
+    std::fprintf(stderr, "--restart: removed %zu earlier result%s from %s\n", removed.size(), removed.size() == 1 ? "" : "s",
+                 o.out_dir.c_str());
+  }
+  for (const std::string& orphan : remove_orphan_temp_files(o.out_dir))
+    std::fprintf(stderr, "removed %s (a temporary file of a process that is gone)\n", orphan.c_str());
+  claim_sweep_folder(o.out_dir, fingerprint);
+  // A resumed sweep keeps the records of the runs before it (their commands, revisions and
+  // start times): its branches may have been trained by several of them.
+  nlohmann::json record_json = run;
+  const std::string record = o.out_dir + "/run-" + std::to_string(o.shard) + "-of-" + std::to_string(o.shards) + ".json";
+  if (fs::exists(record)) {
+    nlohmann::json before = nlohmann::json::parse(read_file(record), nullptr, /*allow_exceptions=*/false);
+    if (before.is_object()) {
+      nlohmann::json earlier = before.value("earlier_runs", nlohmann::json::array());
+      before.erase("earlier_runs");
+      earlier.push_back(before);
+      record_json["earlier_runs"] = earlier;
+    }
+  }
+  write_file_atomically(record, record_json.dump(2));
 }
 
 }  // namespace
@@ -146,46 +267,54 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
   const std::vector<std::string> layers = o.layers.empty() ? task.default_layers() : o.layers;
   const Ranks ranks{o.data_parallel && o.data_parallel->size() > 1 ? o.data_parallel : nullptr};
   const bool writes = ranks.writes();
-  if (writes) fs::create_directories(o.out_dir);
   const std::vector<Branch> all = make_branches(o.methods, o.ratios);
+  task.check_data();  // a split too short for this recipe is found now, not after training
+  const nlohmann::json fingerprint = sweep_fingerprint(task, o);
+  const std::string fp_id = fingerprint_id(fingerprint);
   nlohmann::json run = o.run_info;
   run["preset"] = {{"name", p.name}, {"total_steps", p.total_steps}, {"begin_step", p.begin_step}, {"frequency", p.frequency},
                    {"alpha_decrement", p.alpha_decrement}, {"prune_end_step", p.prune_end_step}};
   run["layers"] = layers;
-  if (writes) {
-    // A resumed sweep keeps the records of the runs before it (their commands, revisions and
-    // start times): its branches may have been trained by several of them.
-    const std::string record = o.out_dir + "/run-" + std::to_string(o.shard) + "-of-" + std::to_string(o.shards) + ".json";
-    if (fs::exists(record)) {
-      nlohmann::json before = nlohmann::json::parse(read_file(record), nullptr, /*allow_exceptions=*/false);
-      if (before.is_object()) {
-        nlohmann::json earlier = before.value("earlier_runs", nlohmann::json::array());
-        before.erase("earlier_runs");
-        earlier.push_back(before);
-        run["earlier_runs"] = earlier;
-      }
-    }
-    write_file_atomically(record, run.dump(2));
-  }
+  run["data"] = o.data_checksums;
+  run["fingerprint"] = fp_id;
+  // The process that trains the prefix prepares the folder first; the others (MPI ranks under
+  // --parallel branches) once the prefix is there, after its --restart.
+  if (writes && o.run_prefix) prepare_folder(o, fingerprint, run);
+  const auto fingerprint_check = [&fp_id](const std::string& path) {
+    return [path, &fp_id](const nlohmann::json& extra, const std::map<std::string, NpyArray>&) { expect_fingerprint(path, extra, fp_id); };
+  };
 
-  // The shared prefix: training until compression begins, once for every branch.
+  // The shared prefix: training until compression begins, once for every branch. The lock
+  // makes a second process (--branch K --of N started together) wait for it, not train it too.
   const std::string prefix_dir = o.out_dir + "/prefix";
   const std::string prefix_ckpt = prefix_dir + "/at-begin.safetensors";
-  if (o.run_prefix && !ranks.agree(fs::exists(prefix_ckpt))) {
-    if (writes) fs::create_directories(prefix_dir);
-    task.init(o.seed);
-    const std::string progress_ckpt = prefix_dir + "/progress.safetensors";
-    int64_t start = 0;
-    if (ranks.agree(fs::exists(progress_ckpt))) start = task.load(progress_ckpt, {});
-    std::optional<RunLog> log;
-    if (writes) log.emplace(prefix_dir + "/log", kLogColumns), log->truncate_from(start);
-    const int64_t dense = selected_dense_bytes(task.model(), layers);
-    train_range(task, nullptr, start, p.begin_step, p, log ? &*log : nullptr, progress_ckpt, "[prefix]", dense, ranks);
-    task.save(prefix_ckpt, p.begin_step, {}, {});
-    if (writes) fs::remove(progress_ckpt);
+  if (o.run_prefix) {
+    std::optional<FileLock> prefix_lock;
+    if (writes)
+      prefix_lock.emplace(FileLock::lock(o.out_dir + "/.prefix.lock", [] {
+        std::fprintf(stderr, "[prefix] another process is training the shared prefix: waiting for it\n");
+      }));
+    if (!ranks.agree(fs::exists(prefix_ckpt))) {
+      if (writes) fs::create_directories(prefix_dir);
+      task.init(o.seed);
+      const std::string progress_ckpt = prefix_dir + "/progress.safetensors";
+      const bool resumed = ranks.agree(fs::exists(progress_ckpt));
+      const int64_t start = resumed ? task.load(progress_ckpt, fingerprint_check(progress_ckpt)) : 0;
+      std::optional<RunLog> log;
+      if (writes) log.emplace(prefix_dir + "/log", kLogColumns), log->truncate_from(start);
+      if (writes)
+        std::fprintf(stderr, "[prefix] training steps %lld to %lld\n", static_cast<long long>(start),
+                     static_cast<long long>(p.begin_step));
+      const int64_t dense = selected_dense_bytes(task.model(), layers);
+      train_range(task, nullptr, start, p.begin_step, p, log ? &*log : nullptr, progress_ckpt, "[prefix]", dense, ranks, fp_id,
+                  resumed ? progress_ckpt : "");
+      task.save(prefix_ckpt, p.begin_step, {{"fingerprint", fp_id}}, {});
+      if (writes) fs::remove(progress_ckpt);
+    }
   }
 
   if (o.sync) o.sync();
+  if (writes && !o.run_prefix) prepare_folder(o, fingerprint, run);
   MC_CHECK(ranks.agree(fs::exists(prefix_ckpt)), IoError, "the shared prefix " << prefix_ckpt << " is missing");
   std::vector<Branch> mine;
   for (size_t i = 0; i < all.size(); ++i)
@@ -199,16 +328,30 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     std::ostringstream label_text;  // "[3/25 lowrank-0.25]"
     label_text << "[" << i + 1 << "/" << mine.size() << " " << b.id() << "]";
     const std::string label = label_text.str();
-    if (ranks.agree(fs::exists(dir + "/result.json"))) {
-      if (writes) std::fprintf(stderr, "%s already finished, skipped\n", label.c_str());
-      continue;
+    // Finished, or claimed by another process sharing the folder (held until this one is done).
+    std::optional<FileLock> claim;
+    bool skip = false;
+    if (writes) {
+      if (branch_finished(dir, b, task, fp_id, label)) {
+        std::fprintf(stderr, "%s already finished, skipped\n", label.c_str());
+        skip = true;
+      } else if (!(claim = FileLock::try_lock(dir + "/.claim.lock"))) {
+        std::fprintf(stderr, "%s is being trained by another process, skipped\n", label.c_str());
+        skip = true;
+      } else if (branch_finished(dir, b, task, fp_id, label)) {  // finished while we looked
+        std::fprintf(stderr, "%s already finished, skipped\n", label.c_str());
+        skip = true;
+      }
     }
+    if (ranks.agree(skip)) continue;
     if (writes) fs::create_directories(dir);
     task.init(o.seed);
     std::unique_ptr<CompressionController> compression;
     if (b.method != "none") {
       compression = apply_compression(task.model(), spec_for(b, layers, p), o.seed);
-      compression->on_event = [dir, label, writes](int64_t step, const CompressionController& c) {
+      compression->on_event = [dir, label, writes, &task](int64_t step, const CompressionController& c) {
+        // The factors a method produced (every rank computes the same ones).
+        check_model_finite(task.model(), step, "after the compression event");
         if (!writes) return;
         std::fprintf(stderr, "\n%s compression event at step %lld\n%s", label.c_str(), static_cast<long long>(step),
                      c.report_table().c_str());
@@ -217,17 +360,22 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     }
     const std::string ckpt = dir + "/progress.safetensors";
     const auto rebuild = [&](const nlohmann::json& extra, const std::map<std::string, NpyArray>& tensors) {
+      expect_fingerprint(ckpt, extra, fp_id);
       if (compression && extra.contains("layers")) compression->restore(extra, tensors);
     };
-    const int64_t start = ranks.agree(fs::exists(ckpt)) ? task.load(ckpt, rebuild) : task.load(prefix_ckpt, {});
+    const bool resumed = ranks.agree(fs::exists(ckpt));
+    const int64_t start = resumed ? task.load(ckpt, rebuild) : task.load(prefix_ckpt, fingerprint_check(prefix_ckpt));
     std::optional<RunLog> log;
     if (writes) log.emplace(dir + "/log", kLogColumns), log->truncate_from(start);
     const int64_t dense = selected_dense_bytes(task.model(), layers);
     Progress timer(label, 1);
-    const float final_loss =
-        train_range(task, compression.get(), start, p.total_steps, p, log ? &*log : nullptr, ckpt, label, dense, ranks);
+    const float final_loss = train_range(task, compression.get(), start, p.total_steps, p, log ? &*log : nullptr, ckpt, label,
+                                         dense, ranks, fp_id, resumed ? ckpt : prefix_ckpt);
     const double train_seconds = timer.elapsed_seconds();
     const double metric = task.evaluate();  // collective when data parallel
+    MC_CHECK(std::isfinite(metric), ValueError,
+             label << " the test " << task.metric() << " is " << metric << " after step " << p.total_steps
+                   << ": nothing was written for the branch (no result.json, no exported model)");
     const double infer = task.infer_ms();
     if (!writes) {
       ranks.wait();  // rank 0 exports and writes the result
@@ -237,7 +385,7 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     nlohmann::json result = {{"method", b.method}, {"ratio", b.ratio}, {"steps", p.total_steps},
                              {"final_loss", final_loss}, {task.metric(), metric}, {"infer_ms", infer},
                              {"disk_bytes", disk.file_bytes}, {"dense_model_bytes", disk.dense_float_bytes},
-                             {"dense_bytes", dense}, {"train_seconds", train_seconds}};
+                             {"dense_bytes", dense}, {"train_seconds", train_seconds}, {"fingerprint", fp_id}};
     if (compression) {
       const nlohmann::json report = compression->report_json();
       result["stored_bytes"] = report["selected_stored_bytes"];

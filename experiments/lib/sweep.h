@@ -4,9 +4,12 @@
 //   out/branches/<id>/     one branch: log.jsonl/.csv, checkpoint, exported model, result.json
 //   out/results.csv        one row per finished branch; plots beside it
 //
-// A finished branch (result.json present) is never recomputed; an interrupted one resumes
-// from its last checkpoint; --branch K --of N runs every N-th branch starting at K, so
-// separate processes or machines can share a sweep (results are merged from the files).
+// A finished branch (a valid result.json of this sweep) is never recomputed; an interrupted
+// one resumes from its last checkpoint; --branch K --of N runs every N-th branch starting at
+// K, so separate processes or machines can share a sweep (results are merged from the files).
+// OUT/fingerprint.json pins the settings (sweep_fingerprint.h); file locks keep two
+// processes from training the prefix or a branch twice (file_lock.h); a NaN/Inf in the model
+// stops the run before anything is written for the branch (finite_check.h).
 #pragma once
 
 #include <cstdint>
@@ -35,7 +38,7 @@ struct Preset {
 struct Branch {
   std::string method;  // "none" (the baseline), lowrank, simhash, kmeans, dictionary, prune, prune_grad
   double ratio = 1.0;  // target stored / dense size of the compressed layers
-  std::string id() const;
+  std::string id() const;  // "none", "lowrank-0.25": the ratio in the shortest text that reads back exactly
 };
 
 struct SweepOptions {
@@ -47,6 +50,10 @@ struct SweepOptions {
   int shard = 0, shards = 1;         // --branch K --of N
   uint64_t seed = 1;
   nlohmann::json run_info;
+  // The data files' checksums (sweep_fingerprint.h: data_checksums), part of the fingerprint.
+  nlohmann::json data_checksums = nlohmann::json::object();
+  // --restart: remove the folder's results first (whatever settings made them).
+  bool restart = false;
   // Processes sharing a sweep at once (MPI ranks): only the one with run_prefix trains the
   // prefix; `sync` (a barrier) is called after the prefix and after the branches; only the one
   // with write_results merges results.csv and the plots. Alone: all true, no sync.
@@ -59,7 +66,11 @@ struct SweepOptions {
 };
 
 const std::vector<std::string>& all_methods();
+// ValueError for an unknown method, a ratio outside (0, 1), or two ratios giving one branch.
 std::vector<Branch> make_branches(const std::vector<std::string>& methods, const std::vector<double>& ratios);
+
+// The fingerprint of a sweep (sweep_fingerprint.h) with these options on this task.
+nlohmann::json sweep_fingerprint(const ExperimentTask& task, const SweepOptions& options);
 
 // Runs the prefix (if needed) and this shard's unfinished branches, then rewrites
 // results.csv and the plots from every finished branch found in out_dir.

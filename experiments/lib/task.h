@@ -30,6 +30,15 @@ class ExperimentTask {
   virtual bool higher_is_better() const = 0;
   virtual std::vector<std::string> default_layers() const = 0;  // weight seams compressed by default
 
+  // What the sweep's fingerprint records of the task: the recipe (model size, batch, learning
+  // rate schedule, evaluation size...) and the data files it reads (paths; checksummed by the
+  // sweep).
+  virtual nlohmann::json recipe_json() const = 0;
+  virtual std::vector<std::string> data_files() const = 0;
+  // Before the first step: ValueError naming the file when a split the run needs yields no
+  // training batch or no evaluation window for this recipe (found now, not after training).
+  virtual void check_data() const = 0;
+
   // Data parallelism (null: this process alone). Call before init(): the task then trains on
   // this rank's share of every global batch, averages the gradients over the ranks before
   // each update, returns the global batch's loss from train_step, and save() becomes

@@ -18,6 +18,8 @@ std::string resolve_data_dir(const std::string& flag_value) {
   MC_CHECK(!dir.empty(), ValueError,
            "no data folder given: pass --data DIR or set MATCOMP_DATA=DIR (DIR holds cifar10/ and ptb/); "
            "to fetch the datasets run `matcomp-data download --to DIR`");
+  MC_CHECK(!std::filesystem::exists(dir) || std::filesystem::is_directory(dir), IoError,
+           "data folder " << dir << " (from " << source << ") is a file, not a folder: give the folder that holds cifar10/ and ptb/");
   MC_CHECK(std::filesystem::is_directory(dir), IoError,
            "data folder " << dir << " (from " << source << ") does not exist; create it with `matcomp-data download --to "
                           << dir << "`");
