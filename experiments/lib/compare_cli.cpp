@@ -1,3 +1,4 @@
+#include "tools/cli/cli_conventions.h"
 #include "experiments/lib/compare_cli.h"
 
 #include <CLI/CLI.hpp>
@@ -100,6 +101,7 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
   const bool cifar = task_name == "cifar10";
   CLI::App app{cifar ? "CIFAR-10: the reference CNN, uncompressed and with every compression method at several ratios"
                      : "PTB: the reference LSTM language model, uncompressed and with every compression method at several ratios"};
+  mc::cli::setup(app, task_name + "-compare");
   std::string data, out, preset = "quick", only, ratios = "0.5,0.25,0.1,0.05", layers, model = "small";
   uint64_t seed = 1;
   std::string seeds;
@@ -127,7 +129,25 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
       ->check(CLI::IsMember({"none", "branches", "data"}));
   app.add_flag("--results-only", results_only, "redraw results.csv and the plots from finished branches, train nothing");
   if (!cifar) app.add_option("--model", model, "small or medium")->check(CLI::IsMember({"small", "medium"}));
-  CLI11_PARSE(app, argc, argv);
+  if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;
+
+  // The lists are checked before anything is created: a bad value leaves no output folder.
+  std::vector<double> ratio_list;
+  std::vector<uint64_t> seed_list;
+  for (const std::string& r : split_list(ratios)) {
+    char* end = nullptr;
+    const double v = std::strtod(r.c_str(), &end);
+    if (end == r.c_str() || *end != '\0' || !(v > 0 && v < 1))
+      return cli::usage_error(task_name + "-compare", "--ratios: '" + r + "' is not a ratio in (0, 1)");
+    ratio_list.push_back(v);
+  }
+  for (const std::string& item : split_list(seeds)) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(item.c_str(), &end, 10);
+    if (end == item.c_str() || *end != '\0' || item[0] == '-')
+      return cli::usage_error(task_name + "-compare", "--seeds: '" + item + "' is not a seed (a non-negative integer)");
+    seed_list.push_back(v);
+  }
 
   std::unique_ptr<DistributedSession> session;  // outside the try: an error must still reach the other ranks
   try {
@@ -135,13 +155,7 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
     SweepOptions o;
     o.out_dir = out.empty() ? "runs/" + task_name + "-" + preset : out;
     o.methods = split_list(only);
-    o.ratios.clear();
-    for (const std::string& r : split_list(ratios)) {
-      char* end = nullptr;
-      const double v = std::strtod(r.c_str(), &end);
-      MC_CHECK(end != r.c_str() && *end == '\0', ValueError, "--ratios: '" << r << "' is not a number");
-      o.ratios.push_back(v);
-    }
+    o.ratios = ratio_list;
     o.layers = split_list(layers);
     o.shard = shard, o.shards = shards, o.seed = seed;
     if (parallel != "none") session = std::make_unique<DistributedSession>(DistributedBackend::Auto);
@@ -172,15 +186,8 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
       o.run_info["model"] = model;
     }
     if (o.data_parallel) task->set_data_parallel(o.data_parallel);
-    std::vector<uint64_t> seed_list;
-    for (const std::string& item : split_list(seeds)) {
-      char* end = nullptr;
-      const unsigned long long v = std::strtoull(item.c_str(), &end, 10);
-      MC_CHECK(end != item.c_str() && *end == '\0' && item[0] != '-', ValueError, "--seeds: '" << item << "' is not a seed (a non-negative integer)");
-      seed_list.push_back(v);
-    }
     if (seeds.empty()) {  // the seed path checks the list itself (empty, repeated seeds)
-      if (results_only) write_results(o.out_dir, *task, o.preset);
+      if (results_only) write_results(o.out_dir, *task, o.preset, o.methods);
       else run_sweep(*task, o);
     } else {
       if (results_only) write_seed_summary(o.out_dir, seed_list, *task, o.preset);
