@@ -38,13 +38,16 @@ struct Data {
   std::vector<int32_t> y;
 };
 
-// 3 interleaved spiral arms in 2-D, `per_class` points each, with a little noise.
+constexpr int32_t kArms = 5;
+
+// kArms interleaved spiral arms in 2-D (one class each), `per_class` points each, with a
+// little noise; each arm turns by more than a full circle, so the classes are hard to separate.
 Data make_spirals(int64_t per_class, mc::Rng& rng) {
-  Data d{mc::Tensor::empty({3 * per_class, 2}), std::vector<int32_t>(static_cast<size_t>(3 * per_class))};
-  for (int32_t c = 0; c < 3; ++c)
+  Data d{mc::Tensor::empty({kArms * per_class, 2}), std::vector<int32_t>(static_cast<size_t>(kArms * per_class))};
+  for (int32_t c = 0; c < kArms; ++c)
     for (int64_t i = 0; i < per_class; ++i) {
-      const float r = static_cast<float>(i) / static_cast<float>(per_class);
-      const float t = 4.0f * static_cast<float>(c) + 4.0f * r + rng.normal(0.0f, 0.2f);
+      const float r = static_cast<float>(i + 1) / static_cast<float>(per_class);
+      const float t = 6.2831853f * static_cast<float>(c) / kArms + 7.0f * r + rng.normal(0.0f, 0.1f);
       const int64_t row = c * per_class + i;
       d.x.data()[2 * row] = r * std::sin(t);
       d.x.data()[2 * row + 1] = r * std::cos(t);
@@ -58,7 +61,7 @@ class SpiralNet : public mc::Module {
   SpiralNet(int64_t hidden, mc::Rng& rng) {
     register_module("fc1", std::make_shared<mc::Dense>(mc::glorot_uniform(2, hidden, rng)));
     register_module("fc2", std::make_shared<mc::Dense>(mc::glorot_uniform(hidden, hidden, rng)));
-    register_module("fc3", std::make_shared<mc::Dense>(mc::glorot_uniform(hidden, 3, rng)));
+    register_module("fc3", std::make_shared<mc::Dense>(mc::glorot_uniform(hidden, kArms, rng)));
   }
   std::string type() const override { return "SpiralNet"; }
   mc::Var forward(const mc::Var& x) {
@@ -72,17 +75,17 @@ double accuracy(SpiralNet& model, const Data& d) {
   const mc::Tensor logits = model.forward(mc::Var(d.x)).value();
   int64_t correct = 0;
   for (int64_t i = 0; i < logits.size(0); ++i) {
-    const float* row = logits.data() + 3 * i;
-    correct += (std::max_element(row, row + 3) - row) == d.y[static_cast<size_t>(i)];
+    const float* row = logits.data() + kArms * i;
+    correct += (std::max_element(row, row + kArms) - row) == d.y[static_cast<size_t>(i)];
   }
   return static_cast<double>(correct) / static_cast<double>(d.y.size());
 }
 
 struct Settings {
   uint64_t seed = 1;
-  int64_t hidden = 64, begin = 600, steps = 1000, frequency = 10;
+  int64_t hidden = 64, per_class = 60, begin = 800, steps = 950, frequency = 10;
   double alpha_step = 0.2;
-  float lr = 0.5f;
+  float lr = 0.05f, momentum = 0.9f;
   std::vector<double> ratios{0.5, 0.25, 0.1};
   std::string show = "lowrank";  // the branch whose loss is printed around the hand-over
 };
@@ -106,12 +109,12 @@ void train(SpiralNet& model, mc::SGD& sgd, const Data& train_set, int64_t from, 
 int run_demo(const Settings& s) {
   const auto started = std::chrono::steady_clock::now();
   mc::Rng data_rng(s.seed);
-  const Data train_set = make_spirals(100, data_rng), test_set = make_spirals(100, data_rng);
+  const Data train_set = make_spirals(s.per_class, data_rng), test_set = make_spirals(s.per_class, data_rng);
 
   // The shared start: dense training up to --begin. Every branch copies these values.
   mc::Rng init_rng(s.seed + 1);
   SpiralNet trained(s.hidden, init_rng);
-  mc::SGD sgd(trained, s.lr);
+  mc::SGD sgd(trained, s.lr, {s.momentum});
   train(trained, sgd, train_set, 0, s.begin, nullptr, [](int64_t, float) {});
   std::map<std::string, mc::Tensor> start;
   for (auto& [name, p] : trained.named_parameters()) start[name] = p.value().clone();
@@ -129,7 +132,7 @@ int run_demo(const Settings& s) {
     mc::Rng unused(s.seed + 1);
     SpiralNet model(s.hidden, unused);
     for (auto& [name, p] : model.named_parameters()) p.value().copy_from(start.at(name));
-    mc::SGD branch_sgd(model, s.lr);
+    mc::SGD branch_sgd(model, s.lr, {s.momentum});
     std::unique_ptr<mc::CompressionController> compression;
     if (method != "none") {
       mc::CompressionSpec spec;
@@ -187,11 +190,13 @@ int main(int argc, char** argv) {
   int threads = 1;
   app.add_option("--seed", s.seed, "random seed (data, initial weights, factorizations)");
   app.add_option("--hidden", s.hidden, "hidden units (the compressed matrix is hidden x hidden)")->check(CLI::Range(4, 1024));
+  app.add_option("--points", s.per_class, "training points per class (as many again for the test)")->check(CLI::Range(2, 100000));
   app.add_option("--begin", s.begin, "step at which compression begins (dense training before)")->check(CLI::PositiveNumber);
   app.add_option("--steps", s.steps, "total training steps")->check(CLI::PositiveNumber);
   app.add_option("--frequency", s.frequency, "steps between alpha updates")->check(CLI::PositiveNumber);
   app.add_option("--alpha-step", s.alpha_step, "alpha lowered by this at each update")->check(CLI::Range(0.01, 1.0));
   app.add_option("--lr", s.lr, "SGD learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--momentum", s.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.999));
   app.add_option("--ratios", s.ratios, "target ratios (stored / dense size of the matrix)")->delimiter(',')->check(CLI::Range(1e-6, 0.999999));
   app.add_option("--show", s.show, "method whose loss is printed around the hand-over (at the smallest ratio)");
   app.add_option("--threads", threads, "OpenMP/BLAS threads (the task is tiny: 1 is fastest)")->check(CLI::PositiveNumber);
