@@ -9,9 +9,12 @@
 // Two classes make a method:
 //   - a CompressedMatrix (the stored form: materialize Â, and the chain rule to its factors);
 //   - a MatrixCompressor (turns a dense A into that form).
-// register_method() gives it a name, so by_ratio("quantize", 0.25) and checkpoints find it.
+// register_method() gives it a name, so by_ratio("quantize", 0.25) finds it, and a restore
+// function, so checkpoints of a model compressed with it can be loaded again.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <map>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -53,6 +56,13 @@ class QuantizedMatrix final : public mc::CompressedMatrix {
   }
   // multiply() keeps its default: materialize Â, then one matrix product.
 
+  // The integers, for checkpoints and exported models (as an int32 array of shape (m, n)).
+  std::map<std::string, mc::NpyArray> integer_state() const override {
+    mc::NpyArray codes{"<i4", {m_, cols()}, std::vector<uint8_t>(q_.size() * sizeof(int32_t))};
+    std::memcpy(codes.bytes.data(), q_.data(), codes.bytes.size());
+    return {{"codes", codes}};
+  }
+
  private:
   std::vector<int32_t> q_;  // (m, n), row-major
   mc::Tensor scale_;        // (n)
@@ -90,6 +100,20 @@ class QuantizeCompressor final : public mc::MatrixCompressor {
   int bits_;
 };
 
+// The inverse of integer_state() + factors(): a checkpoint holds both, and this rebuilds the matrix.
+std::unique_ptr<mc::CompressedMatrix> restore_quantized(const nlohmann::json& settings,
+                                                        const std::map<std::string, mc::Tensor>& factors,
+                                                        const std::map<std::string, mc::NpyArray>& state) {
+  const auto codes = state.find("codes");
+  const auto scale = factors.find("scale");
+  MC_CHECK(codes != state.end() && scale != factors.end() && codes->second.dtype == "<i4" && codes->second.shape.size() == 2,
+           mc::ValueError, "quantize: a checkpoint needs int32 'codes' (m, n) and the factor 'scale'");
+  const int64_t m = codes->second.shape[0];
+  std::vector<int32_t> q(codes->second.bytes.size() / sizeof(int32_t));
+  std::memcpy(q.data(), codes->second.bytes.data(), q.size() * sizeof(int32_t));
+  return std::make_unique<QuantizedMatrix>(std::move(q), scale->second.clone(), m, settings.value("bits", 8));
+}
+
 // By name: "quantize" with {"bits": b}, or by a target ratio (the most bits that fit).
 void register_quantize() {
   mc::MethodEntry entry;
@@ -103,6 +127,7 @@ void register_quantize() {
                                             << m << " x " << n << " matrix");
     return std::make_unique<QuantizeCompressor>(std::min(bits, 16));
   };
+  entry.restore = restore_quantized;
   mc::register_method("quantize", entry);
 }
 

@@ -17,7 +17,7 @@ run("configuring the parent project" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/pac
     -B ${WORK_DIR} -G ${GENERATOR} -DMATCOMP_SOURCE=${SOURCE_DIR} -DCMAKE_BUILD_TYPE=${BUILD_TYPE} ${launcher_flag})
 run("building the parent project" ${CMAKE_COMMAND} --build ${WORK_DIR} --target uses_matcomp)
 run("running it" ${WORK_DIR}/uses_matcomp)
-if(NOT run_output MATCHES "uses_matcomp: loss")
+if(NOT run_output MATCHES "uses_matcomp: trace")
   message(FATAL_ERROR "unexpected output: ${run_output}")
 endif()
 file(REMOVE_RECURSE ${WORK_DIR})
