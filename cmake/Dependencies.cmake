@@ -1,33 +1,20 @@
 # All dependencies come from Debian packages (scripts/install-deps.sh installs them).
 
-# OpenBLAS, OpenMP flavour. Debian's alternatives usually point libopenblas.so.0 and
-# libblas.so.3 at the pthread flavour, whose thread pool fights OpenMP for the cores.
-# We locate the OpenMP flavour's directory and put it in the binaries' RPATH (DT_RPATH, which
-# also governs indirect dependencies such as liblapacke -> liblapack -> libopenblas).
+# OpenBLAS, OpenMP flavour, and LAPACKE (cmake/MatcompOpenBLAS.cmake says why the OpenMP
+# build, and how its rpath reaches every executable, ours and a consumer's).
 set(MATCOMP_OPENBLAS_DIR "/usr/lib/x86_64-linux-gnu/openblas-openmp" CACHE PATH
     "Directory of the OpenMP build of OpenBLAS")
-find_package(OpenBLAS CONFIG QUIET PATHS ${MATCOMP_OPENBLAS_DIR}/cmake NO_DEFAULT_PATH)
-if(NOT OpenBLAS_FOUND)
-  message(FATAL_ERROR "OpenBLAS (OpenMP build) not found in ${MATCOMP_OPENBLAS_DIR}. "
-                      "Run scripts/install-deps.sh (package libopenblas-openmp-dev).")
-endif()
-add_library(matcomp_openblas INTERFACE)
-target_include_directories(matcomp_openblas INTERFACE ${OpenBLAS_INCLUDE_DIRS})
-target_link_libraries(matcomp_openblas INTERFACE ${OpenBLAS_LIBRARIES})
-
-find_path(LAPACKE_INCLUDE_DIR lapacke.h REQUIRED)
-find_library(LAPACKE_LIBRARY lapacke REQUIRED)
-target_include_directories(matcomp_openblas INTERFACE ${LAPACKE_INCLUDE_DIR})
-target_link_libraries(matcomp_openblas INTERFACE ${LAPACKE_LIBRARY})
-
-set(CMAKE_BUILD_RPATH ${MATCOMP_OPENBLAS_DIR})
+include(${CMAKE_CURRENT_LIST_DIR}/MatcompOpenBLAS.cmake)
+matcomp_openblas_target(matcomp_openblas)
+# The installed tools keep the OpenMP build's directory in their RPATH too.
 set(CMAKE_INSTALL_RPATH ${MATCOMP_OPENBLAS_DIR})
-add_link_options(-Wl,--disable-new-dtags)
 
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(ZLIB REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
-find_package(CLI11 REQUIRED)
+if(MATCOMP_BUILD_TOOLS)
+  find_package(CLI11 REQUIRED)  # the command-line tools only
+endif()
 find_package(Threads REQUIRED)
 find_package(CURL REQUIRED)      # datasets: the download command
 find_package(OpenSSL REQUIRED)   # datasets: MD5 / SHA-256 of the archives
@@ -53,15 +40,26 @@ if(MATCOMP_BUILD_BENCHMARKS)
 endif()
 
 # matcomp_library(<target> DEPS <targets...>): one static library from every .cpp in the
-# calling folder (an INTERFACE library while the folder has none yet).
+# calling folder (an INTERFACE library while the folder has none yet). Consumers see it as
+# matcomp::<area> (matcomp_core -> matcomp::core), in this build through an ALIAS and once
+# installed through the exported package; its headers are found as "matcomp/<area>/x.h" from
+# the source tree while building and from <prefix>/include once installed.
 function(matcomp_library target)
   cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   if(sources)
     add_library(${target} STATIC ${sources})
     target_link_libraries(${target} PUBLIC ${ARG_DEPS})
+    set(scope PUBLIC)
   else()
     add_library(${target} INTERFACE)
     target_link_libraries(${target} INTERFACE ${ARG_DEPS})
+    set(scope INTERFACE)
   endif()
+  target_include_directories(${target} ${scope} $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
+                             $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  string(REPLACE "matcomp_" "" area ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${area})
+  add_library(matcomp::${area} ALIAS ${target})
+  set_property(GLOBAL APPEND PROPERTY MATCOMP_LIBRARIES ${target})
 endfunction()

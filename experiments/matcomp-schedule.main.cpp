@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "tools/cli/cli_conventions.h"
 #include "matcomp/compression/schedule.h"
 #include "matcomp/core/error.h"
 #include "experiments/lib/svg_plot.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Print (and plot) a compression schedule as a function of the training step"};
+  mc::cli::setup(app, "matcomp-schedule");
   mc::BlendSchedule blend;
   mc::SparsitySchedule sparsity;
   sparsity.final_sparsity = 0.5;  // the library's default (-1) means "the compressor's", which needs a matrix
@@ -26,7 +28,7 @@ int main(int argc, char** argv) {
   app.add_option("--final-sparsity", sparsity.final_sparsity, "pruning: sparsity at end (default 0.5)");
   app.add_option("--steps", steps, "last step to show (default: a little past the end of the schedule)");
   app.add_option("--svg", svg, "also draw the schedule into this SVG file");
-  CLI11_PARSE(app, argc, argv);
+  if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;
   try {
     mc::plot::Figure fig;
     mc::plot::Series series;
@@ -79,9 +81,11 @@ int main(int argc, char** argv) {
       fig.series.push_back(series);
       mc::plot::write_svg(svg, fig);
     }
-  } catch (const mc::Error& e) {
-    std::fprintf(stderr, "matcomp-schedule: %s\n", e.what());
-    return 2;
+  } catch (const mc::IoError& e) {  // the SVG could not be written
+    std::fprintf(stderr, "matcomp-schedule: error: %s\n", e.what());
+    return mc::cli::kRuntimeError;
+  } catch (const mc::Error& e) {  // a schedule the flags describe is invalid
+    return mc::cli::usage_error("matcomp-schedule", e.what());
   }
   return 0;
 }

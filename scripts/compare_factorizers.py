@@ -5,8 +5,10 @@ Runs ours and theirs alternately (ours, theirs, ours, theirs, ...) and reports m
 machine noise hits both sides alike. Our time is the factorization alone (the tool's
 "seconds"); theirs is the library call alone. Prints a Markdown table.
 
-  LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp /usr/bin/python3 \\
-      scripts/compare_factorizers.py --bin build/bin/matcomp-factorize
+  scripts/compare_factorizers.py --bin build/bin/matcomp-factorize
+
+It runs itself with LD_LIBRARY_PATH pointing at OpenBLAS's OpenMP build (BLAS_DIR), so numpy
+uses the same BLAS as matcomp; scripts/install-deps.sh --anchors installs what it needs.
 """
 import argparse
 import json
@@ -18,7 +20,14 @@ import tempfile
 import time
 import warnings
 
-import numpy as np
+BLAS_DIR = os.environ.get("BLAS_DIR", "/usr/lib/x86_64-linux-gnu/openblas-openmp")
+# numpy must multiply with the BLAS matcomp uses (OpenBLAS, OpenMP build): Debian's default
+# may be the reference BLAS. LD_LIBRARY_PATH is read when the process starts, so restart once.
+if os.path.isdir(BLAS_DIR) and BLAS_DIR not in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
+    os.environ["LD_LIBRARY_PATH"] = BLAS_DIR + ":" + os.environ.get("LD_LIBRARY_PATH", "")
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+import numpy as np  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -38,8 +47,8 @@ def timed(fn):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=os.path.join(REPO, "build", "bin", "matcomp-factorize"))
-    ap.add_argument("--anchors", default=os.path.join(REPO, "..", "shared", "anchors"),
-                    help="folder with anchor_common.py (test matrices, rel_err)")
+    ap.add_argument("--anchors", default=os.path.join(REPO, "bench", "anchors"),
+                    help="folder with matrices.py (test matrices, rel_err)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
     ap.add_argument("--kinds", nargs="+", default=["gaussian", "decay"])
     ap.add_argument("--reps", type=int, default=3)
@@ -47,7 +56,7 @@ def main():
     ap.add_argument("--sections", nargs="+", default=["svd", "kmeans", "omp", "dictlearn"])
     args = ap.parse_args()
     sys.path.insert(0, os.path.abspath(args.anchors))
-    from anchor_common import rel_err, test_matrix  # noqa: E402
+    from matrices import rel_err, test_matrix  # noqa: E402
     from sklearn.cluster import KMeans
     from sklearn.decomposition import DictionaryLearning, MiniBatchDictionaryLearning
     from sklearn.linear_model import orthogonal_mp

@@ -4,14 +4,15 @@
 #
 #   scripts/compare_torch.sh [ANCHORS_DIR] [ROUNDS]
 #
-# ANCHORS_DIR defaults to ../shared/anchors relative to the repository root; ROUNDS to 3.
+# ANCHORS_DIR defaults to bench/anchors (the PyTorch scripts in this repository); ROUNDS to 3.
+# scripts/install-deps.sh --anchors installs what they need.
 # Environment: BUILD (default build), PYTHON (default /usr/bin/python3, which has torch),
 # BLAS_DIR (OpenBLAS OpenMP build directory for torch's LD_LIBRARY_PATH).
 # Each comparison is a row of COMPARISONS: bench name | anchor script + args | JSON path of
 # the anchor's throughput. A bench that the binary does not have is skipped.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ANCHORS="${1:-$ROOT/../shared/anchors}"
+ANCHORS="${1:-$ROOT/bench/anchors}"
 ROUNDS="${2:-3}"
 BUILD="${BUILD:-$ROOT/build}"
 PYTHON="${PYTHON:-/usr/bin/python3}"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages matcomp needs, only those missing; silent when all are there.
 # Idempotent. Runs apt-get as root (directly, or through sudo when not root).
+#   scripts/install-deps.sh             what building and testing matcomp needs
+#   scripts/install-deps.sh --anchors   also what the PyTorch / scikit-learn comparisons need
+#                                       (scripts/compare_torch.sh, scripts/compare_factorizers.py)
 set -euo pipefail
 
 packages=(
@@ -11,6 +14,15 @@ packages=(
   libopenmpi-dev openmpi-bin
   python3 python3-numpy
 )
+case "${1:-}" in
+  "") ;;
+  --anchors)
+    # Debian's python3-torch links the reference BLAS unless an OpenBLAS runtime is present;
+    # the comparison scripts load the OpenMP build (the one matcomp uses) via LD_LIBRARY_PATH.
+    packages+=(python3-torch python3-sklearn python3-scipy libopenblas0-openmp) ;;
+  -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+  *) echo "install-deps: unknown argument '$1' (--anchors, --help)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

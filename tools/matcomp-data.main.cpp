@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/cli/cli_conventions.h"
 #include "matcomp/core/error.h"
 #include "matcomp/datasets/data_dir.h"
 #include "matcomp/datasets/fetch.h"
@@ -51,6 +52,7 @@ int run_verify(const std::string& dir, const std::vector<std::string>& only) {
 
 int main(int argc, char** argv) {
   CLI::App app{"matcomp-data: download and verify the CIFAR-10 and Penn Treebank datasets"};
+  mc::cli::setup(app, "matcomp-data");
   app.require_subcommand(1);
   std::string to, data, only = "cifar10,ptb", verify_only = "cifar10,ptb";
   mc::data::FetchOptions opt;
@@ -67,17 +69,22 @@ int main(int argc, char** argv) {
   verify->add_option("--data", data, "data folder (default: $MATCOMP_DATA)");
   verify->add_option("--only", verify_only, "comma-separated datasets: cifar10, ptb")->capture_default_str();
 
-  CLI11_PARSE(app, argc, argv);
+  if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;
+  std::vector<std::string> which;
+  try {  // flag values first: a bad --only is a usage error, before anything is fetched
+    which = parse_only(*download ? only : verify_only);
+  } catch (const mc::Error& e) {
+    return mc::cli::usage_error("matcomp-data", e.what());
+  }
   try {
     if (*download) {
-      const std::vector<std::string> which = parse_only(only);
       if (to.empty()) to = mc::data::resolve_data_dir("");
       if (wants(which, "cifar10")) mc::data::fetch_cifar10(to, opt);
       if (wants(which, "ptb")) mc::data::fetch_ptb(to, opt);
       std::fprintf(stderr, "done; use it with --data %s or MATCOMP_DATA=%s\n", to.c_str(), to.c_str());
       return 0;
     }
-    return run_verify(mc::data::resolve_data_dir(data), parse_only(verify_only));
+    return run_verify(mc::data::resolve_data_dir(data), which);
   } catch (const mc::Error& e) {
     std::fprintf(stderr, "matcomp-data: error: %s\n", e.what());
     return 1;

@@ -21,6 +21,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tools/cli/cli_conventions.h"
 #include "matcomp/autograd/ops.h"
 #include "matcomp/compression/apply_compression.h"
 #include "matcomp/core/error.h"
@@ -55,6 +56,7 @@ double rank_mean(mc::Communicator& comm, double v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"matcomp-dp-bench: per-step cost of data-parallel training (all-reduce time and bytes)"};
+  mc::cli::setup(app, "matcomp-dp-bench");
   std::string model_name = "cifar", compress = "none";
   double ratio = 0.25, bucket_mib = 4.0;
   int steps = 20, warmup = 3, threads = 0;
@@ -67,7 +69,7 @@ int main(int argc, char** argv) {
   app.add_option("--bucket-mib", bucket_mib, "all-reduce bucket size");
   app.add_option("--global-batch", global_batch, "examples per step over all ranks (default: the model's: 128 images, 20 sequences)");
   app.add_option("--threads", threads, "threads per rank (default: OMP_NUM_THREADS)");
-  CLI11_PARSE(app, argc, argv);
+  if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;
 
   mc::DistributedSession session;
   mc::Communicator& comm = session.world();

@@ -4,7 +4,8 @@
 //   matcomp-factorize --input A.npy --method lowrank --ratio 0.25 --output out/A --json
 //   matcomp-factorize --input A.npy --method omp --dictionary D.npy --nnz 8 --codes sparse --output out/A
 //
-// Bad flags and unreadable or malformed files print one line on stderr and exit with code 2.
+// Bad flags and settings (a rank larger than dense, a flag of another method) print one line on
+// stderr and exit with code 2 (usage); unreadable or malformed files exit with code 1.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tools/cli/cli_conventions.h"
 #include "matcomp/compression/omp.h"
 #include "matcomp/compression/registry.h"
 #include "matcomp/compression/util.h"
@@ -206,6 +208,7 @@ int run(const Flags& f) {
 int main(int argc, char** argv) {
   Flags f;
   CLI::App app{"Factor a matrix (.npy, float32 or float64) with one compression method; write the factors as .npy."};
+  mc::cli::setup(app, "matcomp-factorize");
   app.add_option("--input", f.input, "matrix A (m, n), .npy")->required();
   app.add_option("--method", f.method, "lowrank | simhash | kmeans | dictionary | prune | quantize | omp")
       ->required()
@@ -227,21 +230,17 @@ int main(int argc, char** argv) {
   app.add_flag("--json", f.json, "print one JSON line of figures");
   app.add_option("--threads", f.threads, "threads for OpenMP and OpenBLAS (default: all)");
   app.add_option("--seed", f.seed, "random seed");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "matcomp-factorize: " << e.what() << " (see --help)" << std::endl;
-    return 2;
-  }
+  if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;
   try {
     return run(f);
-  } catch (const mc::Error& e) {
-    std::cerr << "matcomp-factorize: " << e.what() << std::endl;
-    return 2;
+  } catch (const mc::IoError& e) {  // missing, unreadable or malformed file: a runtime error
+    std::cerr << "matcomp-factorize: error: " << e.what() << std::endl;
+    return mc::cli::kRuntimeError;
+  } catch (const mc::Error& e) {  // settings the method refuses: a usage error
+    std::cerr << "matcomp-factorize: error: " << e.what() << std::endl;
+    return mc::cli::kUsageError;
   } catch (const std::exception& e) {
     std::cerr << "matcomp-factorize: internal error: " << e.what() << std::endl;
-    return 1;
+    return mc::cli::kRuntimeError;
   }
 }

@@ -1,3 +1,4 @@
+#include "tools/cli/cli_conventions.h"
 #include "experiments/lib/compare_cli.h"
 
 #include <CLI/CLI.hpp>
@@ -118,6 +119,7 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
   const bool cifar = task_name == "cifar10";
   CLI::App app{cifar ? "CIFAR-10: the reference CNN, uncompressed and with every compression method at several ratios"
                      : "PTB: the reference LSTM language model, uncompressed and with every compression method at several ratios"};
+  mc::cli::setup(app, task_name + "-compare");
   std::string data, out, preset = "quick", only, ratios = "0.5,0.25,0.1,0.05", layers, model = "small";
   uint64_t seed = 1;
   std::string seeds;
@@ -149,7 +151,25 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
                "an --out made with other settings (seed, preset, task, data...) is refused")
       ->excludes("--results-only");
   if (!cifar) app.add_option("--model", model, "small or medium")->check(CLI::IsMember({"small", "medium"}));
-  CLI11_PARSE(app, argc, argv);
+  if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;
+
+  // The lists are checked before anything is created: a bad value leaves no output folder.
+  std::vector<double> ratio_list;
+  std::vector<uint64_t> seed_list;
+  for (const std::string& r : split_list(ratios)) {
+    char* end = nullptr;
+    const double v = std::strtod(r.c_str(), &end);
+    if (end == r.c_str() || *end != '\0' || !(v > 0 && v < 1))
+      return cli::usage_error(task_name + "-compare", "--ratios: '" + r + "' is not a ratio in (0, 1)");
+    ratio_list.push_back(v);
+  }
+  for (const std::string& item : split_list(seeds)) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(item.c_str(), &end, 10);
+    if (end == item.c_str() || *end != '\0' || item[0] == '-')
+      return cli::usage_error(task_name + "-compare", "--seeds: '" + item + "' is not a seed (a non-negative integer)");
+    seed_list.push_back(v);
+  }
 
   std::unique_ptr<DistributedSession> session;  // outside the try: an error must still reach the other ranks
   try {
@@ -157,13 +177,7 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
     SweepOptions o;
     o.out_dir = out.empty() ? "runs/" + task_name + "-" + preset : out;
     o.methods = split_list(only);
-    o.ratios.clear();
-    for (const std::string& r : split_list(ratios)) {
-      char* end = nullptr;
-      const double v = std::strtod(r.c_str(), &end);
-      MC_CHECK(end != r.c_str() && *end == '\0', ValueError, "--ratios: '" << r << "' is not a number");
-      o.ratios.push_back(v);
-    }
+    o.ratios = ratio_list;
     o.layers = split_list(layers);
     o.shard = shard, o.shards = shards, o.seed = seed, o.restart = restart;
     if (results_only) {  // before the data is loaded: a mistyped --out must not give an empty table
@@ -202,15 +216,8 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
     if (o.data_parallel) task->set_data_parallel(o.data_parallel);
     // Checksums of the data files for the fingerprint and the run record (cached in OUT).
     if (!results_only) o.data_checksums = data_checksums(data_dir, task->data_files(), o.out_dir + "/.data-checksums.json");
-    std::vector<uint64_t> seed_list;
-    for (const std::string& item : split_list(seeds)) {
-      char* end = nullptr;
-      const unsigned long long v = std::strtoull(item.c_str(), &end, 10);
-      MC_CHECK(end != item.c_str() && *end == '\0' && item[0] != '-', ValueError, "--seeds: '" << item << "' is not a seed (a non-negative integer)");
-      seed_list.push_back(v);
-    }
     if (seeds.empty()) {  // the seed path checks the list itself (empty, repeated seeds)
-      if (results_only) write_results(o.out_dir, *task, o.preset);
+      if (results_only) write_results(o.out_dir, *task, o.preset, o.methods);
       else run_sweep(*task, o);
     } else {
       if (results_only) write_seed_summary(o.out_dir, seed_list, *task, o.preset);

@@ -11,6 +11,7 @@
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
 #include "experiments/lib/sweep_fingerprint.h"
+#include "experiments/lib/sweep.h"
 
 namespace fs = std::filesystem;
 
@@ -18,7 +19,7 @@ namespace mc {
 
 std::string task_title(const std::string& task_name) { return task_name == "cifar10" ? "CIFAR-10" : "PTB"; }
 
-std::vector<nlohmann::json> read_branch_results(const std::string& sweep_dir) {
+std::vector<nlohmann::json> read_branch_results(const std::string& sweep_dir, const std::vector<std::string>& method_order) {
   std::vector<nlohmann::json> rows;
   // Results made by this sweep only: fingerprint.json's id (folders from before fingerprints: any).
   const std::string fp_path = sweep_dir + "/fingerprint.json";
@@ -35,17 +36,43 @@ std::vector<nlohmann::json> read_branch_results(const std::string& sweep_dir) {
                path << " was not made by the sweep in " << sweep_dir << " (its fingerprint differs from fingerprint.json's)");
       rows.push_back(std::move(r));
     }
-  sort_results(rows);
+  sort_results(rows, method_order);
   return rows;
 }
 
-void sort_results(std::vector<nlohmann::json>& rows) {
-  std::sort(rows.begin(), rows.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+void sort_results(std::vector<nlohmann::json>& rows, const std::vector<std::string>& method_order) {
+  const std::vector<std::string>& order = method_order.empty() ? all_methods() : method_order;
+  const auto rank = [&](const std::string& m) {  // none, then the given order, then the rest
+    if (m == "none") return -1L;
+    return static_cast<long>(std::find(order.begin(), order.end(), m) - order.begin());
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const nlohmann::json& a, const nlohmann::json& b) {
     const std::string ma = a["method"], mb = b["method"];
-    if ((ma == "none") != (mb == "none")) return ma == "none";
+    if (rank(ma) != rank(mb)) return rank(ma) < rank(mb);
     if (ma != mb) return ma < mb;
     return a["ratio"].get<double>() > b["ratio"].get<double>();
   });
+}
+
+std::string format_results_table(const std::vector<nlohmann::json>& rows, const std::vector<std::string>& columns) {
+  std::vector<std::vector<std::string>> cells{columns};
+  for (const auto& r : rows) {
+    std::vector<std::string> line;
+    for (const std::string& c : columns) line.push_back(r.contains(c) ? csv_cell(r[c]) : "");
+    cells.push_back(line);
+  }
+  std::vector<size_t> width(columns.size(), 0);
+  for (const auto& line : cells)
+    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
+  std::string out;
+  for (const auto& line : cells) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      out += line[i];
+      if (i + 1 < line.size()) out += std::string(width[i] - line[i].size() + 2, ' ');
+    }
+    out += '\n';
+  }
+  return out;
 }
 
 void write_results_csv(const std::string& path, const std::vector<nlohmann::json>& rows,

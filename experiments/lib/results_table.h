@@ -14,10 +14,16 @@ namespace mc {
 std::string task_title(const std::string& task_name);
 
 // sweep_dir/branches/*/result.json, in the table's order (see sort_results).
-std::vector<nlohmann::json> read_branch_results(const std::string& sweep_dir);
+std::vector<nlohmann::json> read_branch_results(const std::string& sweep_dir,
+                                                const std::vector<std::string>& method_order = {});
 
-// Baseline ("none") first, then by method and descending target ratio.
-void sort_results(std::vector<nlohmann::json>& rows);
+// The sweep's order: baseline ("none") first, then the methods in method_order (empty: the
+// sweep's default list, all_methods()), methods not in it after them by name; within a
+// method, descending target ratio.
+void sort_results(std::vector<nlohmann::json>& rows, const std::vector<std::string>& method_order = {});
+
+// The same rows and columns as results.csv, aligned for a terminal.
+std::string format_results_table(const std::vector<nlohmann::json>& rows, const std::vector<std::string>& columns);
 
 // A header line, then one line per row with the given columns (a key the row lacks: empty cell).
 void write_results_csv(const std::string& path, const std::vector<nlohmann::json>& rows,

@@ -1,5 +1,8 @@
 #include "experiments/lib/run_log.h"
 
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -7,6 +10,14 @@
 #include "matcomp/core/error.h"
 
 namespace mc {
+
+double float_for_log(float v) {
+  if (!std::isfinite(v)) return static_cast<double>(v);
+  char text[32];
+  const auto [end, ec] = std::to_chars(text, text + sizeof(text) - 1, v);  // shortest round-trip form
+  *end = '\0';
+  return std::strtod(text, nullptr);
+}
 
 std::string csv_cell(const nlohmann::json& v) {
   if (v.is_null()) return "";

@@ -31,4 +31,8 @@ class RunLog {
 
 std::string csv_cell(const nlohmann::json& value);  // numbers as is, strings quoted when needed
 
+// A float as the double with the same shortest decimal, for logs: 0.1f becomes 0.1, not
+// 0.10000000149011612 (what widening the float's bits to a double would print).
+double float_for_log(float v);
+
 }  // namespace mc

@@ -146,7 +146,8 @@ float train_checked(ExperimentTask& task, CompressionController* compression, in
     // can leave the loss plausible (ReLU maps NaN to 0), so the loss check alone misses them.
     if (step % p.log_every == 0 || last) check_model_finite(task.model(), step, "after the optimizer step");
     if (log && (step % p.log_every == 0 || last)) {
-      nlohmann::json row = {{"step", step}, {"loss", loss}, {"lr", task.learning_rate(step)}, {"seconds", progress.elapsed_seconds()}};
+      nlohmann::json row = {{"step", step}, {"loss", float_for_log(loss)},
+                             {"lr", float_for_log(static_cast<float>(task.learning_rate(step)))}, {"seconds", progress.elapsed_seconds()}};
       if (compression) {
         const auto report = compression->report();
         double alpha = 0;
@@ -411,15 +412,18 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     ranks.wait();
   }
   if (o.sync) o.sync();
-  if (o.write_results && writes) write_results(o.out_dir, task, p);
+  if (o.write_results && writes) write_results(o.out_dir, task, p, o.methods);
 }
 
-void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& p) {
-  const std::vector<nlohmann::json> results = read_branch_results(out_dir);
+void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& p,
+                   const std::vector<std::string>& methods) {
+  const std::vector<nlohmann::json> results = read_branch_results(out_dir, methods);
   const std::string metric = task.metric();
-  write_results_csv(out_dir + "/results.csv", results,
-                    {"method", "ratio", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes", metric, "infer_ms",
-                     "final_loss", "steps", "train_seconds"});
+  const std::vector<std::string> columns{"method", "ratio", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes",
+                                         metric, "infer_ms", "final_loss", "steps", "train_seconds"};
+  write_results_csv(out_dir + "/results.csv", results, columns);
+  std::printf("%s", format_results_table(results, columns).c_str());
+  std::fflush(stdout);
   const std::string title = task_title(task.name());
   // Perplexity on a log axis: its log is the loss, and bad points would flatten the rest.
   write_metric_plots(out_dir, results, {title, metric, p.name, !task.higher_is_better(), "", "uncompressed"});

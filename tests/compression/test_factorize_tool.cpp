@@ -84,7 +84,8 @@ TEST(FactorizeTool, BadFlagsAndFilesExitWithCode2) {
   EXPECT_EQ(run("--input " + a_path + " --method lowrank --rank 7").code, 2);     // more than dense
   EXPECT_EQ(run("--input " + a_path + " --method lowrank --levels 7").code, 2);   // flag of another method
   EXPECT_EQ(run("--input " + a_path + " --method lowrank --rank abc").code, 2);
-  EXPECT_EQ(run("--input " + (dir / "missing.npy").string() + " --method lowrank --rank 2").code, 2);
+  // Files that cannot be read are runtime errors (1), not usage errors (2).
+  EXPECT_EQ(run("--input " + (dir / "missing.npy").string() + " --method lowrank --rank 2").code, 1);
   // Truncated .npy: the header promises 64 floats, the file holds fewer.
   const std::string bytes = [&] {
     std::ifstream in(a_path, std::ios::binary);
@@ -92,7 +93,7 @@ TEST(FactorizeTool, BadFlagsAndFilesExitWithCode2) {
   }();
   const std::string t_path = (dir / "truncated.npy").string();
   std::ofstream(t_path, std::ios::binary) << bytes.substr(0, bytes.size() - 10);
-  EXPECT_EQ(run("--input " + t_path + " --method lowrank --rank 2").code, 2);
+  EXPECT_EQ(run("--input " + t_path + " --method lowrank --rank 2").code, 1);
   EXPECT_EQ(run("--input " + a_path + " --method lowrank --rank 2").code, 0);
 }
 

@@ -19,7 +19,8 @@ namespace mc::data::testing {
 std::string real_data_dir() {
   static const std::string dir = [] {
     const char* env = std::getenv("MATCOMP_DATA");
-    const std::string d = env != nullptr && *env ? std::string(env) : std::string(MATCOMP_SOURCE_DIR "/../shared/data");
+    if (env == nullptr || *env == '\0') return std::string();  // only $MATCOMP_DATA: no guessed paths
+    const std::string d = env;
     return fs::is_directory(fs::path(d) / "cifar10") && fs::is_directory(fs::path(d) / "ptb") ? d : std::string();
   }();
   return dir;

@@ -16,7 +16,7 @@
 
 namespace mc::data::testing {
 
-// $MATCOMP_DATA, else <source>/../shared/data; "" when neither holds cifar10/ and ptb/.
+// $MATCOMP_DATA when it holds cifar10/ and ptb/, else "" (the tests that need it skip).
 std::string real_data_dir();
 
 #define MC_REQUIRE_REAL_DATA()                                                                    \

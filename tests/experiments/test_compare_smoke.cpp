@@ -23,7 +23,8 @@ namespace {
 
 std::string data_dir() {
   const char* env = std::getenv("MATCOMP_DATA");
-  const std::string dir = env && *env ? env : std::string(MATCOMP_SOURCE_DIR) + "/../shared/data";
+  if (!env || !*env) return "";  // only $MATCOMP_DATA: no guessed paths
+  const std::string dir = env;
   return fs::exists(dir + "/cifar10") && fs::exists(dir + "/ptb") ? dir : "";
 }
 
