@@ -61,7 +61,7 @@ struct TrainingRun {
   }
 
   // The LSTM state is the caller's: it travels as extra tensors.
-  std::map<std::string, NpyArray> state_tensors() const {
+  std::map<std::string, NpyArray> lstm_tensors() const {
     std::map<std::string, NpyArray> out;
     const auto key = [](char kind, size_t l) {  // "h0", "c1", ... (appended: GCC 12 warns on "h" + string)
       std::string k(1, kind);
@@ -108,7 +108,7 @@ TEST(Checkpoint, ResumeIsBitExact) {
   const std::string path = mc::testing::temp_path("resume.safetensors");
   TrainingRun a;
   for (int i = 0; i < 5; ++i) a.train_step();
-  save_checkpoint(path, a.model, &a.opt, a.step, &a.rng, &a.ema, {{"note", "resume test"}}, a.state_tensors());
+  save_checkpoint(path, a.model, &a.opt, a.step, &a.rng, &a.ema, {{"note", "resume test"}}, a.lstm_tensors());
   std::vector<float> expected;
   for (int i = 0; i < 4; ++i) expected.push_back(a.train_step());
 
