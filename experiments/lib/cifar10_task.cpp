@@ -132,14 +132,13 @@ double Cifar10Task::infer_ms() {
   return ms;
 }
 
-void Cifar10Task::save(const std::string& path, int64_t step, const nlohmann::json& extra,
-                       const std::map<std::string, NpyArray>& extra_tensors) {
-  save_task_checkpoint(parallel_.get(), path, *model_, optimizer_.get(), step, &rng_, ema_.get(), extra, extra_tensors);
+void Cifar10Task::save(const std::string& path, int64_t step, const nlohmann::json& extra) {
+  save_task_checkpoint(parallel_.get(), path, *model_, optimizer_.get(), step, &rng_, ema_.get(), extra, {});
 }
 
-int64_t Cifar10Task::load(const std::string& path, const Rebuild& rebuild) {
+int64_t Cifar10Task::load(const std::string& path, const ExtraCheck& check_extra) {
   const Checkpoint checkpoint = read_checkpoint(path);
-  if (rebuild) rebuild(checkpoint.metadata.value("extra", nlohmann::json::object()), checkpoint.tensors);
+  if (check_extra) check_extra(checkpoint.metadata.value("extra", nlohmann::json::object()));
   apply_checkpoint(checkpoint, *model_, optimizer_.get(), &rng_, ema_.get());
   loader_.reset();
   return checkpoint.step();

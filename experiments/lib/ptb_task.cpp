@@ -153,9 +153,8 @@ double PtbTask::infer_ms() {
   return ms;
 }
 
-void PtbTask::save(const std::string& path, int64_t step, const nlohmann::json& extra,
-                   const std::map<std::string, NpyArray>& extra_tensors) {
-  std::map<std::string, NpyArray> tensors = extra_tensors;
+void PtbTask::save(const std::string& path, int64_t step, const nlohmann::json& extra) {
+  std::map<std::string, NpyArray> tensors;
   // The whole batch's state (every rank's streams), so any number of ranks can resume.
   const auto whole = [&](const Var& v) {
     return parallel_ ? parallel_->gather_rows(v.value(), recipe_.model.batch) : v.value();
@@ -167,9 +166,9 @@ void PtbTask::save(const std::string& path, int64_t step, const nlohmann::json& 
   save_task_checkpoint(parallel_.get(), path, *model_, optimizer_.get(), step, &rng_, nullptr, extra, tensors);
 }
 
-int64_t PtbTask::load(const std::string& path, const Rebuild& rebuild) {
+int64_t PtbTask::load(const std::string& path, const ExtraCheck& check_extra) {
   const Checkpoint checkpoint = read_checkpoint(path);
-  if (rebuild) rebuild(checkpoint.metadata.value("extra", nlohmann::json::object()), checkpoint.tensors);
+  if (check_extra) check_extra(checkpoint.metadata.value("extra", nlohmann::json::object()));
   apply_checkpoint(checkpoint, *model_, optimizer_.get(), &rng_, nullptr);
   state_ = LstmState{};
   for (int64_t l = 0;; ++l) {

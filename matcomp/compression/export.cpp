@@ -6,7 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "matcomp/compression/compressed_weight.h"
+#include "matcomp/compression/module_types.h"
 #include "matcomp/compression/pruning.h"
+#include "matcomp/layers/module_factory.h"
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
 
@@ -15,7 +18,7 @@ namespace mc {
 namespace {
 
 constexpr char kMagic[8] = {'M', 'C', 'E', 'X', 'P', 'O', 'R', 'T'};
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 2: the model's structure description and registry states
 
 // Integers of an npy array as int64 (for packing).
 std::vector<int64_t> as_integers(const NpyArray& a) {
@@ -85,17 +88,27 @@ int bits_for(int64_t range) {
 
 }  // namespace
 
-ExportSize export_model(const std::string& path, const Module& model, const CompressionController* compression) {
+ExportSize export_model(const std::string& path, const Module& model) {
   nlohmann::json entries = nlohmann::json::array();
   std::string data;
   ExportSize size;
-  // Pruned matrices: keep only the surviving values.
+  // Pruned matrices: keep only the surviving values. Pruning scores are training state: the
+  // export leaves them out (their module too, so the loaded structure has none).
   std::map<std::string, const PrunedMatrix*> pruned;
-  if (compression) {
-    for (const auto& [name, module] : model.named_modules())
-      if (auto w = std::dynamic_pointer_cast<FactoredWeight>(module))
-        if (auto* p = dynamic_cast<const PrunedMatrix*>(w->matrix().get())) pruned["model." + name + ".values"] = p;
+  std::vector<std::string> training_only;  // "<path>." prefixes
+  std::vector<std::shared_ptr<CompressedWeight>> seams;
+  for (const auto& [name, module] : model.named_modules()) {
+    if (module->type() == "PruningScore") training_only.push_back(name + ".");
+    if (auto w = std::dynamic_pointer_cast<CompressedWeight>(module)) {
+      seams.push_back(w);
+      if (auto* p = dynamic_cast<const PrunedMatrix*>(w->matrix().get())) pruned["model." + name + ".values"] = p;
+    }
   }
+  const auto exported = [&](const std::string& name) {
+    for (const std::string& prefix : training_only)
+      if (name.rfind(prefix, 0) == 0) return false;
+    return true;
+  };
   const auto add_floats = [&](const std::string& key, const Tensor& t) {
     size.dense_float_bytes += 4 * t.numel();
     auto it = pruned.find(key);
@@ -113,23 +126,27 @@ ExportSize export_model(const std::string& path, const Module& model, const Comp
     data.append(reinterpret_cast<const char*>(t.data()), static_cast<size_t>(4 * t.numel()));
     entries.push_back({{"key", key}, {"kind", "f32"}, {"shape", t.shape()}});
   };
-  for (const auto& [name, var] : model.named_parameters()) add_floats("model." + name, var.value());
-  for (const auto& [name, t] : model.named_buffers()) add_floats("buffer." + name, t);
+  for (const auto& [name, var] : model.named_parameters())
+    if (exported(name)) add_floats("model." + name, var.value());
+  for (const auto& [name, t] : model.named_buffers())
+    if (exported(name)) add_floats("buffer." + name, t);
   // Dense-model size counts what the uncompressed layers would have held, not the factors.
-  if (compression) {
+  if (!seams.empty()) {
     size.dense_float_bytes = 0;
     for (const auto& [name, var] : model.named_parameters()) size.dense_float_bytes += 4 * var.numel();
-    for (const auto& [name, t] : model.named_buffers()) size.dense_float_bytes += 4 * t.numel();
-    for (const LayerReport& r : compression->report()) {
+    for (const auto& [name, t] : model.named_buffers())
+      if (exported(name)) size.dense_float_bytes += 4 * t.numel();
+    for (const auto& seam : seams) {
       int64_t factor_bytes = 0;
-      for (const auto& [name, var] : model.named_parameters())
-        if (name.rfind(r.name + ".", 0) == 0) factor_bytes += 4 * var.numel();
-      for (const auto& [name, t] : model.named_buffers())
-        if (name.rfind(r.name + ".", 0) == 0) factor_bytes += 4 * t.numel();
-      size.dense_float_bytes += r.dense_bytes - factor_bytes;
+      for (const auto& [name, var] : seam->named_parameters()) factor_bytes += 4 * var.numel();
+      for (const auto& [name, t] : seam->named_buffers())
+        if (name.rfind("score.", 0) != 0) factor_bytes += 4 * t.numel();
+      size.dense_float_bytes += 4 * seam->rows() * seam->cols() - factor_bytes;
     }
-    for (const auto& [key, array] : compression->state_tensors()) {
-      if (key.find(".score_") != std::string::npos) continue;  // pruning scores: training state, not needed for inference
+  }
+  {
+    for (const auto& [key, array] : model.named_states()) {
+      if (!exported(key)) continue;
       const std::vector<int64_t> v = as_integers(array);
       int64_t lo = 0, hi = 0;
       if (!v.empty()) {
@@ -137,13 +154,18 @@ ExportSize export_model(const std::string& path, const Module& model, const Comp
         hi = *std::max_element(v.begin(), v.end());
       }
       const int bits = bits_for(hi - lo);
-      entries.push_back({{"key", "extra." + key}, {"kind", "packed"}, {"dtype", array.dtype}, {"shape", array.shape},
+      entries.push_back({{"key", "state." + key}, {"kind", "packed"}, {"dtype", array.dtype}, {"shape", array.shape},
                          {"count", v.size()}, {"offset", lo}, {"bits", bits}});
       pack(v, lo, bits, data);
     }
   }
   nlohmann::json header = {{"format", "matcomp-export"}, {"version", kVersion}, {"entries", entries}};
-  if (compression) header["compression"] = compression->state_json();
+  nlohmann::json structure = describe_structure(model);
+  nlohmann::json modules = nlohmann::json::array();
+  for (const auto& m : structure["modules"])
+    if (exported(m["path"].get<std::string>() + ".x") && m["type"] != "PruningScore") modules.push_back(m);
+  structure["modules"] = modules;
+  header["structure"] = structure;
   const std::string header_text = header.dump();
   std::string payload;
   const uint64_t header_len = header_text.size();
@@ -165,7 +187,8 @@ ExportSize export_model(const std::string& path, const Module& model, const Comp
   return size;
 }
 
-void load_exported_model(const std::string& path, Module& model, CompressionController* compression) {
+void load_exported_model(const std::string& path, Module& model) {
+  register_compression_module_types();
   const std::string file = read_file(path);
   MC_CHECK(file.size() >= 16 && std::memcmp(file.data(), kMagic, 8) == 0, IoError, path << ": not a matcomp export (bad magic)");
   uint64_t raw_len;
@@ -214,7 +237,7 @@ void load_exported_model(const std::string& path, Module& model, CompressionCont
   // Masked values are scattered back once the masks are known.
   for (auto& [key, sv] : masked) {
     const std::string layer = key.substr(6, key.size() - 6 - 7);  // "model.<layer>.values"
-    const NpyArray& mask = tensors.at("extra.compression." + layer + ".mask");
+    const NpyArray& mask = tensors.at("state." + layer + ".mask");
     Tensor full = Tensor::zeros(sv.first);
     size_t k = 0;
     for (int64_t i = 0; i < full.numel(); ++i)
@@ -224,10 +247,8 @@ void load_exported_model(const std::string& path, Module& model, CompressionCont
       }
     tensors[key] = to_npy_array(full);
   }
-  if (header.contains("compression")) {
-    MC_CHECK(compression != nullptr, ValueError, path << " holds a compressed model: pass a CompressionController");
-    compression->restore(header["compression"], tensors);
-  }
+  MC_CHECK(header.contains("structure"), IoError, path << ": the header has no structure description");
+  rebuild_structure(model, header["structure"]);
   for (auto& [name, var] : model.named_parameters()) {
     auto it = tensors.find("model." + name);
     MC_CHECK(it != tensors.end(), IoError, path << ": no values for parameter " << name);
@@ -242,6 +263,14 @@ void load_exported_model(const std::string& path, Module& model, CompressionCont
     std::memcpy(t.data(), it->second.bytes.data(), it->second.bytes.size());
     t.mark_modified();
   }
+  for (const auto& [name, a] : model.named_states()) {
+    auto it = tensors.find("state." + name);
+    MC_CHECK(it != tensors.end() && it->second.shape == a.shape && it->second.dtype == a.dtype, IoError,
+             path << ": missing or mis-shaped state " << name);
+    model.set_state(name, it->second);
+  }
+  for (const auto& [name, m] : model.named_modules()) m->on_values_loaded();
+  model.on_values_loaded();
 }
 
 }  // namespace mc

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <string>
 
-#include "matcomp/compression/apply_compression.h"
 #include "matcomp/layers/module.h"
 
 namespace mc {
@@ -18,11 +17,12 @@ struct ExportSize {
   int64_t dense_float_bytes = 0;  // the same model uncompressed, float32 parameters + buffers
 };
 
-// `compression` may be null for an uncompressed model. Written atomically.
-ExportSize export_model(const std::string& path, const Module& model, const CompressionController* compression);
+// The file carries the model's structure description (module_factory.h), so loading needs no
+// compression spec. Written atomically.
+ExportSize export_model(const std::string& path, const Module& model);
 
-// `model` must be freshly built with the same architecture; `compression` must select the
-// same layers (built with the same spec) or be null when the export had none.
-void load_exported_model(const std::string& path, Module& model, CompressionController* compression);
+// `model` must be of the same architecture (any compression state: it is rebuilt to the
+// file's structure through the module factory).
+void load_exported_model(const std::string& path, Module& model);
 
 }  // namespace mc
