@@ -95,7 +95,7 @@ TEST(CompareSmoke, Cifar10WritesEveryOutputAndSkipsFinishedBranches) {
   std::string log;
   ASSERT_EQ(run("cifar10-compare", "--preset smoke --ratios 0.25 --out " + out, &log), 0) << log;
   const auto rows = read_csv(out + "/results.csv");
-  ASSERT_EQ(rows.size(), 7u) << "baseline + 6 methods";
+  ASSERT_EQ(rows.size(), 8u) << "baseline + 7 methods";
   std::set<std::string> methods;
   for (const auto& r : rows) {
     methods.insert(r.at("method"));
