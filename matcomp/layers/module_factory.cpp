@@ -5,6 +5,7 @@
 
 #include "matcomp/core/error.h"
 #include "matcomp/layers/builtin_module_types.h"
+#include "matcomp/layers/weight.h"
 
 namespace mc {
 
@@ -93,7 +94,15 @@ void rebuild_structure(Module& root, const nlohmann::json& description) {
     if (root.has_module(path)) {
       const auto current = root.module(path);
       if (current->type() == type && current->config() == config) continue;
-      root.replace_module(path, build_module(type, config));
+      auto replacement = build_module(type, config);
+      // A weight seam of other dimensions is an architecture mismatch, not a structure to
+      // rebuild: the model keeps its own, and loading the values lists every mismatch.
+      const auto old_weight = std::dynamic_pointer_cast<Weight>(current);
+      const auto new_weight = std::dynamic_pointer_cast<Weight>(replacement);
+      if (old_weight && new_weight &&
+          (old_weight->rows() != new_weight->rows() || old_weight->cols() != new_weight->cols()))
+        continue;
+      root.replace_module(path, replacement);
     } else {
       const size_t dot = path.rfind('.');
       MC_CHECK(dot == std::string::npos || root.has_module(path.substr(0, dot)), IoError,

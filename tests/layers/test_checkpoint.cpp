@@ -202,8 +202,8 @@ TEST(Checkpoint, CorruptFilesAreReported) {
   EXPECT_NE(error_of([&] { read_checkpoint(path); }).find("not a matcomp checkpoint"), std::string::npos);
   write_safetensors(path, {}, {});
   EXPECT_NE(error_of([&] { read_checkpoint(path); }).find("not a matcomp checkpoint"), std::string::npos);
-  write_safetensors(path, {{"matcomp", R"({"format": "matcomp-checkpoint", "format_version": 2, "step": 0})"}}, {});
-  EXPECT_NE(error_of([&] { read_checkpoint(path); }).find("format_version 2 is not supported"), std::string::npos);
+  write_safetensors(path, {{"matcomp", R"({"format": "matcomp-checkpoint", "format_version": 3, "step": 0})"}}, {});
+  EXPECT_NE(error_of([&] { read_checkpoint(path); }).find("format_version 3 is not supported"), std::string::npos);
 }
 
 // The numpy-only reader from docs/CHECKPOINTS.md, run on a file we wrote.
