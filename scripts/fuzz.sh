@@ -13,8 +13,9 @@ targets=("$@")
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
 
+mkdir -p "$build"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMATCOMP_FUZZ=ON \
-  -DMATCOMP_BUILD_TESTS=OFF -DMATCOMP_BUILD_BENCHMARKS=OFF > "$build.configure.log"
+  -DMATCOMP_BUILD_TESTS=OFF -DMATCOMP_BUILD_BENCHMARKS=OFF > "$build/configure.log"
 cmake --build "$build" --target "${targets[@]}"
 
 for target in "${targets[@]}"; do
