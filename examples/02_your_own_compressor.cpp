@@ -37,8 +37,13 @@ class QuantizedMatrix final : public mc::CompressedMatrix {
   std::string method() const override { return "quantize"; }
   int64_t rows() const override { return m_; }
   int64_t cols() const override { return scale_.numel(); }
-  // The scales are the only float factor; they keep training after the hand-over.
-  std::vector<mc::Factor> factors() const override { return {{"scale", scale_, /*trainable=*/true}}; }
+  // The scales are the only float factor; they keep training after the hand-over. Each scale
+  // is shared by the m entries of its column, so its gradient is the sum of m entries'
+  // gradients: at the learning rate that trained A it would move ~m times too far (and
+  // training diverges), hence the learning-rate scale 1/m.
+  std::vector<mc::Factor> factors() const override {
+    return {{"scale", scale_, /*trainable=*/true, /*lr_scale=*/1.0f / static_cast<float>(m_)}};
+  }
   nlohmann::json settings() const override { return {{"bits", bits_}}; }
   int64_t stored_bits() const override { return bits_ * m_ * cols() + 32 * cols(); }
 
@@ -181,7 +186,7 @@ int main() {
   mc::SGD optimizer(model, 0.5f);
   mc::CompressionSpec spec;
   spec.include = {"fc2.weight"};
-  spec.compressor = mc::by_ratio("quantize", 0.2);  // 6 bits: (6 * 64 + 32) / (32 * 64) = 0.2
+  spec.compressor = mc::by_ratio("quantize", 0.2);  // 5 bits: (5 * 64 + 32) / (32 * 64) = 0.17 <= 0.2
   spec.schedule = mc::BlendSchedule::immediate(600);  // alpha 1 -> 0 at once at step 600
   auto compression = mc::apply_compression(model, spec, 1);
   compression->on_event = [](int64_t, const mc::CompressionController&) {};

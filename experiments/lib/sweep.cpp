@@ -32,7 +32,8 @@ namespace mc {
 std::vector<std::string> all_methods() {
   // The registry's methods, plus pruning with gradient scores as its own branch.
   std::vector<std::string> methods = registered_methods();
-  if (std::find(methods.begin(), methods.end(), "prune") != methods.end()) methods.push_back("prune_grad");
+  const auto prune = std::find(methods.begin(), methods.end(), "prune");
+  if (prune != methods.end()) methods.insert(prune + 1, "prune_grad");  // beside its magnitude twin
   return methods;
 }
 

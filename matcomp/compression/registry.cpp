@@ -283,6 +283,13 @@ std::unique_ptr<CompressedMatrix> restore_prune(const nlohmann::json&, const std
   return std::make_unique<PrunedMatrix>(values.clone(), std::vector<uint8_t>(v.begin(), v.end()));
 }
 
+// The built-in methods, in the order users see them (CLI help, sweeps, tables); methods
+// registered later follow in their registration order.
+std::vector<std::string>& method_order() {
+  static std::vector<std::string> order{"lowrank", "simhash", "kmeans", "dictionary", "prune", "quantize"};
+  return order;
+}
+
 std::map<std::string, MethodEntry>& table() {
   static std::map<std::string, MethodEntry> t = {
       {"lowrank", {make_lowrank, ratio_lowrank, restore_lowrank}},
@@ -338,6 +345,7 @@ std::unique_ptr<CompressedMatrix> restore_compressed(const std::string& method, 
 void register_method(const std::string& name, MethodEntry entry) {
   MC_CHECK(!name.empty() && entry.make && entry.restore, ValueError,
            "register_method: '" << name << "' needs a name, make and restore");
+  if (!table().contains(name)) method_order().push_back(name);
   table()[name] = std::move(entry);
 }
 
@@ -348,7 +356,8 @@ std::string policy_for_method(const std::string& method) {
 
 std::vector<std::string> registered_methods() {
   std::vector<std::string> names;
-  for (const auto& [name, e] : table()) names.push_back(name);
+  for (const std::string& name : method_order())
+    if (table().contains(name)) names.push_back(name);
   return names;
 }
 

@@ -75,7 +75,7 @@ TEST(FactorizeTool, KMeansAndOmpFromFloat64) {
   EXPECT_EQ(idx.shape, (mc::Shape{32, 16}));
 }
 
-TEST(FactorizeTool, BadFlagsAndFilesExitWithCode2) {
+TEST(FactorizeTool, BadFlagsExitWithCode2AndBadFilesWithCode1) {
   const auto dir = mc_test::scratch_dir("toolbad");
   const std::string a_path = (dir / "A.npy").string();
   mc::write_npy(a_path, mc_test::gaussian(8, 8, 1));

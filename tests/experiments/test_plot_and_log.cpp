@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <sstream>
 
 #include <filesystem>
@@ -7,6 +8,7 @@
 
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
+#include "experiments/lib/results_table.h"
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
 
@@ -129,4 +131,29 @@ TEST(RunLog, AppendsTruncatesOnResumeAndReadsBack) {
   size_t lines = 0;
   for (char c : csv) lines += c == '\n';
   EXPECT_EQ(lines, 5u);
+}
+
+TEST(ResultsTable, SweepOrderBaselineFirstThenMethodsAsGivenRatiosDescending) {
+  std::vector<nlohmann::json> rows;
+  for (const auto& [m, r] : std::vector<std::pair<std::string, double>>{
+           {"simhash", 0.1}, {"kmeans", 0.5}, {"none", 1.0}, {"simhash", 0.5}, {"zeta", 0.5}, {"kmeans", 0.1}})
+    rows.push_back({{"method", m}, {"ratio", r}});
+  mc::sort_results(rows, {"simhash", "kmeans"});  // not alphabetical: the order given
+  std::vector<std::string> got;
+  for (const auto& r : rows) got.push_back(r["method"].get<std::string>() + "-" + mc::csv_cell(r["ratio"]));
+  EXPECT_EQ(got, (std::vector<std::string>{"none-1", "simhash-0.5", "simhash-0.1", "kmeans-0.5", "kmeans-0.1", "zeta-0.5"}));
+  mc::sort_results(rows);  // default: the sweep's own method list (lowrank, simhash, kmeans, ...)
+  EXPECT_EQ(rows[1]["method"], "simhash");
+  EXPECT_EQ(rows[3]["method"], "kmeans");
+  const std::string table = mc::format_results_table(rows, {"method", "ratio"});
+  EXPECT_EQ(table.substr(0, table.find('\n')), "method   ratio");
+  EXPECT_NE(table.find("\nsimhash  0.5\n"), std::string::npos) << table;
+}
+
+TEST(RunLog, FloatsAreLoggedWithoutWideningNoise) {
+  EXPECT_EQ(nlohmann::json(mc::float_for_log(0.1f)).dump(), "0.1");
+  EXPECT_EQ(nlohmann::json(static_cast<double>(0.1f)).dump(), "0.10000000149011612");  // what it replaces
+  EXPECT_EQ(mc::float_for_log(2.302585f), 2.302585);
+  EXPECT_EQ(static_cast<float>(mc::float_for_log(1.0f / 3.0f)), 1.0f / 3.0f);  // still the same float
+  EXPECT_TRUE(std::isnan(mc::float_for_log(NAN)));
 }
