@@ -62,6 +62,7 @@ std::string policy_for_method(const std::string& method);
 
 // Adds (or replaces) a method. Not thread-safe against concurrent lookups: register at start-up.
 void register_method(const std::string& name, MethodEntry entry);
+// Built-ins first (lowrank, simhash, kmeans, dictionary, prune, quantize), then registered ones.
 std::vector<std::string> registered_methods();
 
 }  // namespace mc
