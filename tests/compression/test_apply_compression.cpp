@@ -231,42 +231,6 @@ TEST(ApplyCompressionCustom, UserWrittenCompressorWorksEndToEnd) {
   EXPECT_EQ(compression->report()[0].stored_bytes, (48 * 48 + 32 * 48) / 8);
 }
 
-TEST(ExportCompressed, SmallOnDiskAndReloadsForInference) {
-  for (const char* method : {"kmeans", "prune", "prune_grad", "lowrank"}) {
-    mc::Rng rng(9);
-    Net net(rng);
-    const Task task = make_task(4);
-    mc::CompressionSpec spec;
-    spec.include = {"fc*.weight"};
-    const bool prune = std::string(method).rfind("prune", 0) == 0;
-    spec.compressor = mc::by_ratio(prune ? "prune" : method, 0.25);
-    if (std::string(method) == "prune_grad") spec.score = mc::PruningScore::Kind::Gradient;
-    if (prune) spec.pruning = mc::SparsitySchedule{10, 20, 5, 0.0, 0.75};
-    else spec.schedule = mc::BlendSchedule::immediate(10);
-    auto compression = mc::apply_compression(net, spec, 2);
-    compression->on_event = nullptr;
-    for (int64_t step = 0; step < 40; ++step) {
-      compression->before_step(step);
-      sgd_step(net, task, 0.05f);
-      compression->after_backward(step);
-      compression->after_optimizer_step(step);
-    }
-    const std::string path = ::testing::TempDir() + "/export_" + method + ".mcz";
-    const mc::ExportSize size = mc::export_model(path, net, compression.get());
-    EXPECT_LT(size.file_bytes, size.dense_float_bytes / 2) << method;
-
-    mc::Rng fresh_rng(123);  // different initial values: everything must come from the file
-    Net fresh(fresh_rng);
-    auto fresh_compression = mc::apply_compression(fresh, spec, 2);
-    fresh_compression->on_event = nullptr;
-    mc::load_exported_model(path, fresh, fresh_compression.get());
-    mc::NoGradGuard no_grad;
-    const Tensor a = net.forward(Var(task.x)).value();
-    const Tensor b = fresh.forward(Var(task.x)).value();
-    for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data()[i], b.data()[i]) << method << " entry " << i;
-  }
-}
-
 // Exact resume: an uninterrupted run against one saved at `save_step` (during the blend, or
 // after the switch) and resumed in a fresh model, controller and optimizer. SGD with momentum,
 // so the optimizer state of the factors has to survive too.
