@@ -56,7 +56,7 @@ void BM_TrainStep_Cifar10Cnn(benchmark::State& state) {
   mc::Rng rng(1);
   mc::Cifar10Cnn model(rng);
   mc::SGD opt(model, 0.1f);
-  const int64_t batch = model.config().batch;
+  const int64_t batch = model.architecture().batch;
   Batches data(batch, 4, rng);
   int i = 0;
   float loss_value = 0;
@@ -82,7 +82,7 @@ void BM_Infer_Cifar10Cnn(benchmark::State& state) {
   mc::Rng rng(1);
   mc::Cifar10Cnn model(rng);
   model.train(false);
-  const int64_t batch = model.config().batch;
+  const int64_t batch = model.architecture().batch;
   Batches data(batch, 4, rng);
   mc::NoGradGuard no_grad;
   int i = 0;

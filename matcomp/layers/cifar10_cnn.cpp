@@ -41,6 +41,25 @@ Cifar10Cnn::Cifar10Cnn(const Cifar10CnnConfig& config, Rng& rng) : config_(confi
                       0.0f));
 }
 
+void to_json(nlohmann::json& j, const Cifar10CnnConfig& c) {
+  j = {{"batch", c.batch},     {"image_size", c.image_size}, {"channels", c.channels},       {"conv_channels", c.conv_channels},
+       {"local3", c.local3},   {"local4", c.local4},         {"num_classes", c.num_classes}, {"weight_decay", c.weight_decay}};
+}
+
+void from_json(const nlohmann::json& j, Cifar10CnnConfig& c) {
+  MC_CHECK(j.is_object(), ValueError, "Cifar10Cnn config must be a JSON object, got " << j.dump());
+  c.batch = j.value("batch", c.batch);
+  c.image_size = j.value("image_size", c.image_size);
+  c.channels = j.value("channels", c.channels);
+  c.conv_channels = j.value("conv_channels", c.conv_channels);
+  c.local3 = j.value("local3", c.local3);
+  c.local4 = j.value("local4", c.local4);
+  c.num_classes = j.value("num_classes", c.num_classes);
+  c.weight_decay = j.value("weight_decay", c.weight_decay);
+}
+
+nlohmann::json Cifar10Cnn::config() const { return config_; }
+
 Var Cifar10Cnn::forward(const Var& images) {
   const int64_t s = config_.image_size;
   MC_CHECK(images.value().dim() == 4 && images.shape()[1] == config_.channels && images.shape()[2] == s &&

@@ -25,6 +25,8 @@
 
 #include <cstdint>
 
+#include <nlohmann/json.hpp>
+
 #include "matcomp/core/rng.h"
 #include "matcomp/layers/module.h"
 
@@ -40,6 +42,8 @@ struct Cifar10CnnConfig {
   int64_t num_classes = 10;
   float weight_decay = 0.004f;  // on local3 and local4 kernels
 };
+void to_json(nlohmann::json& j, const Cifar10CnnConfig& c);
+void from_json(const nlohmann::json& j, Cifar10CnnConfig& c);  // absent keys keep their defaults
 
 class Cifar10Cnn : public Module {
  public:
@@ -47,7 +51,8 @@ class Cifar10Cnn : public Module {
   explicit Cifar10Cnn(Rng& rng) : Cifar10Cnn(Cifar10CnnConfig{}, rng) {}
   std::string type() const override { return "Cifar10Cnn"; }
   Var forward(const Var& images);  // (N, channels, image_size, image_size) -> logits (N, num_classes)
-  const Cifar10CnnConfig& config() const { return config_; }
+  const Cifar10CnnConfig& architecture() const { return config_; }
+  nlohmann::json config() const override;  // the architecture (module_factory.h builds it back)
 
  private:
   Cifar10CnnConfig config_;

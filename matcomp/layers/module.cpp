@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "matcomp/core/error.h"
 
 namespace mc {
@@ -42,6 +44,16 @@ void Module::register_buffer(const std::string& name, Tensor value) {
   bump();
 }
 
+void Module::register_state(const std::string& name, NpyArray value) {
+  check_name(name);
+  auto it = find_named(states_, name);
+  if (it != states_.end()) it->second = std::move(value);
+  else states_.emplace_back(name, std::move(value));
+  bump();
+}
+
+nlohmann::json Module::config() const { return nlohmann::json::object(); }
+
 void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {
   check_name(name);
   MC_CHECK(child != nullptr, ValueError, "register_module('" << name << "') with a null module");
@@ -77,6 +89,13 @@ std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
   std::vector<std::pair<std::string, Tensor>> out(buffers_.begin(), buffers_.end());
   for (const auto& [name, child] : children_)
     for (auto& [sub, t] : child->named_buffers()) out.emplace_back(name + "." + sub, t);
+  return out;
+}
+
+std::vector<std::pair<std::string, NpyArray>> Module::named_states() const {
+  std::vector<std::pair<std::string, NpyArray>> out(states_.begin(), states_.end());
+  for (const auto& [name, child] : children_)
+    for (auto& [sub, a] : child->named_states()) out.emplace_back(name + "." + sub, std::move(a));
   return out;
 }
 
@@ -145,6 +164,51 @@ std::shared_ptr<Module> Module::module(const std::string& dotted) const {
   auto child = m->find_child(leaf);
   MC_CHECK(child != nullptr, Error, "no module '" << dotted << "' in the model");
   return child;
+}
+
+const NpyArray& Module::state(const std::string& dotted) const {
+  std::string leaf;
+  const Module* m = owner_of(dotted, leaf);
+  auto it = find_named(m->states_, leaf);
+  MC_CHECK(it != m->states_.end(), Error, "no state '" << dotted << "' in the model");
+  return it->second;
+}
+
+void Module::set_state(const std::string& dotted, NpyArray value) {
+  std::string leaf;
+  Module* m = owner_of(dotted, leaf);
+  auto it = find_named(m->states_, leaf);
+  MC_CHECK(it != m->states_.end(), Error, "set_state: no state '" << dotted << "' in the model");
+  it->second = std::move(value);
+}
+
+bool Module::has_module(const std::string& dotted) const {
+  const Module* m = this;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = dotted.find('.', start);
+    auto child = m->find_child(dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (!child) return false;
+    if (dot == std::string::npos) return true;
+    m = child.get();
+    start = dot + 1;
+  }
+}
+
+void Module::add_module(const std::string& dotted, std::shared_ptr<Module> child) {
+  std::string leaf;
+  Module* m = owner_of(dotted, leaf);
+  m->add_child(leaf, std::move(child));
+}
+
+void Module::remove_module(const std::string& dotted) {
+  std::string leaf;
+  Module* m = owner_of(dotted, leaf);
+  auto it = find_named(m->children_, leaf);
+  MC_CHECK(it != m->children_.end(), Error, "remove_module: no module '" << dotted << "' in the model");
+  it->second->parent_ = nullptr;
+  m->children_.erase(it);
+  m->bump();
 }
 
 Var& Module::own_parameter(const std::string& name) {

@@ -10,6 +10,11 @@
 // child (compression swaps a layer's weight seam for a factored one), removing or adding a
 // parameter. Optimizers, checkpoints and reports read the registry, never cached pointers,
 // and the registry's generation() tells them when it changed.
+//
+// The registry holds all of a module's state: float parameters (trained) and buffers (saved,
+// not trained), typed states (NpyArray: integer codes, masks, seeds) and, through config(),
+// what a builder needs to rebuild the module's structure (module_factory.h). A checkpoint is
+// a dump of it.
 #pragma once
 
 #include <map>
@@ -18,7 +23,10 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "matcomp/autograd/variable.h"
+#include "matcomp/core/npy.h"
 
 namespace mc {
 
@@ -37,12 +45,21 @@ class Module {
  public:
   virtual ~Module() = default;
   virtual std::string type() const = 0;
+  // What module_factory's builder for type() needs to rebuild this module's structure
+  // (shapes, settings, phase; no values). Default: an empty object.
+  virtual nlohmann::json config() const;
+  // Called once a checkpoint (or an export loader) has put values into this module's own
+  // parameters, buffers and states, so a module that derives something from them (a
+  // compressed weight rebuilding its matrix from codes) can do so. Default: nothing.
+  virtual void on_values_loaded() {}
 
   // Registration, for use by a module's own constructor (or by the compression scheduler).
   Var& register_parameter(const std::string& name, Tensor init, ParamGroup group = {});
   // Registers an existing Var (keeps its identity: optimizer state keyed to it carries over).
   Var& register_parameter(const std::string& name, Var existing, ParamGroup group = {});
   void register_buffer(const std::string& name, Tensor value);
+  // Typed, non-float state (codes, masks, seeds); replaces an existing entry of that name.
+  void register_state(const std::string& name, NpyArray value);
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {
     add_child(name, child);
@@ -53,16 +70,24 @@ class Module {
   std::vector<std::pair<std::string, Var>> named_parameters() const;
   std::vector<std::pair<std::string, ParamGroup>> named_parameter_groups() const;
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  std::vector<std::pair<std::string, NpyArray>> named_states() const;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules() const;  // children, recursive
 
   // Lookups by dotted name ("fc1.weight.A"); throw Error naming what exists when absent.
   Var& parameter(const std::string& dotted);
   Tensor& buffer(const std::string& dotted);
   std::shared_ptr<Module> module(const std::string& dotted) const;
+  const NpyArray& state(const std::string& dotted) const;
   bool has_parameter(const std::string& dotted) const;
+  bool has_module(const std::string& dotted) const;
 
   // Structural changes through the registry. Each bumps the root's generation.
   void replace_module(const std::string& dotted, std::shared_ptr<Module> replacement);
+  // Adds a child under an existing module ("a.b.new"), or removes one with its subtree.
+  void add_module(const std::string& dotted, std::shared_ptr<Module> child);
+  void remove_module(const std::string& dotted);
+  // Replaces the value of an existing state (a checkpoint loading); Error when absent.
+  void set_state(const std::string& dotted, NpyArray value);
   void remove_parameter(const std::string& dotted);
   void set_group(const std::string& dotted, ParamGroup group);
 
@@ -92,6 +117,7 @@ class Module {
 
   std::vector<std::pair<std::string, ParameterEntry>> parameters_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
+  std::vector<std::pair<std::string, NpyArray>> states_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   Module* parent_ = nullptr;
   uint64_t generation_ = 0;

@@ -28,6 +28,28 @@ PtbLstm::PtbLstm(const PtbLstmConfig& config, Rng& rng) : config_(config) {
   if (config.dropout > 0.0f) register_module("dropout", std::make_shared<Dropout>(config.dropout, &rng));
 }
 
+PtbLstm::PtbLstm(const PtbLstmConfig& config, std::shared_ptr<Rng> rng) : PtbLstm(config, *rng) {
+  owned_rng_ = std::move(rng);
+}
+
+void to_json(nlohmann::json& j, const PtbLstmConfig& c) {
+  j = {{"vocab", c.vocab},     {"hidden", c.hidden},   {"layers", c.layers},       {"unroll", c.unroll},
+       {"batch", c.batch},     {"dropout", c.dropout}, {"init_scale", c.init_scale}};
+}
+
+void from_json(const nlohmann::json& j, PtbLstmConfig& c) {
+  MC_CHECK(j.is_object(), ValueError, "PtbLstm config must be a JSON object, got " << j.dump());
+  c.vocab = j.value("vocab", c.vocab);
+  c.hidden = j.value("hidden", c.hidden);
+  c.layers = j.value("layers", c.layers);
+  c.unroll = j.value("unroll", c.unroll);
+  c.batch = j.value("batch", c.batch);
+  c.dropout = j.value("dropout", c.dropout);
+  c.init_scale = j.value("init_scale", c.init_scale);
+}
+
+nlohmann::json PtbLstm::config() const { return config_; }
+
 Var PtbLstm::forward(const std::vector<int32_t>& ids, LstmState& state) {
   const int64_t B = config_.batch, n = static_cast<int64_t>(ids.size());
   MC_CHECK(B > 0 && n % B == 0 && n > 0, ShapeError,

@@ -13,6 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "matcomp/core/rng.h"
@@ -31,6 +34,8 @@ struct PtbLstmConfig {
   static PtbLstmConfig small();
   static PtbLstmConfig medium();  // hidden 650, unroll 35, dropout 0.5, init 0.05
 };
+void to_json(nlohmann::json& j, const PtbLstmConfig& c);
+void from_json(const nlohmann::json& j, PtbLstmConfig& c);  // absent keys keep their defaults
 
 class PtbLstm : public Module {
  public:
@@ -38,13 +43,17 @@ class PtbLstm : public Module {
   // dropout > 0 (it draws the masks, so checkpointing rng restores them).
   PtbLstm(const PtbLstmConfig& config, Rng& rng);
   std::string type() const override { return "PtbLstm"; }
-  const PtbLstmConfig& config() const { return config_; }
+  // The same, owning its Rng (seeded by `seed`): what module_factory builds from a config.
+  PtbLstm(const PtbLstmConfig& config, std::shared_ptr<Rng> rng);
+  const PtbLstmConfig& architecture() const { return config_; }
+  nlohmann::json config() const override;  // the architecture (module_factory.h builds it back)
   // ids time-major (T, B) flattened, T * B entries with B = config.batch -> logits (T*B, vocab).
   // state: the previous window's final state (empty = zeros); replaced by this window's, detached.
   Var forward(const std::vector<int32_t>& ids, LstmState& state);
 
  private:
   PtbLstmConfig config_;
+  std::shared_ptr<Rng> owned_rng_;  // only when built without a caller's Rng
 };
 
 }  // namespace mc

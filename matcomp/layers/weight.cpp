@@ -1,5 +1,7 @@
 #include "matcomp/layers/weight.h"
 
+#include <nlohmann/json.hpp>
+
 #include "matcomp/autograd/ops.h"
 #include "matcomp/core/error.h"
 #include "matcomp/layers/affine_op.h"
@@ -19,6 +21,20 @@ Var DenseWeight::multiply(const Var& x) { return matmul(x, own_parameter("A")); 
 Var DenseWeight::dense() { return own_parameter("A"); }
 
 Var DenseWeight::affine(const Var& x, const Var& bias) { return mc::affine(x, own_parameter("A"), bias); }
+
+nlohmann::json DenseWeight::config() const {
+  ParamGroup g;
+  for (const auto& [name, group] : named_parameter_groups())
+    if (name == "A") g = group;
+  return {{"rows", rows()}, {"cols", cols()}, {"weight_decay", g.weight_decay}, {"lr_scale", g.lr_scale}};
+}
+
+std::shared_ptr<DenseWeight> DenseWeight::from_config(const nlohmann::json& c) {
+  const ParamGroup g{.weight_decay = c.value("weight_decay", 0.0f), .lr_scale = c.value("lr_scale", 1.0f)};
+  const int64_t rows = c.at("rows").get<int64_t>(), cols = c.at("cols").get<int64_t>();
+  MC_CHECK(rows > 0 && cols > 0, ValueError, "DenseWeight config: rows and cols must be positive, got " << c.dump());
+  return std::make_shared<DenseWeight>(Tensor::zeros({rows, cols}), g);
+}
 
 Var Weight::affine(const Var& x, const Var& bias) { return add(multiply(x), bias); }
 

@@ -28,6 +28,8 @@ class DenseWeight : public Weight {
  public:
   DenseWeight(Tensor init, ParamGroup group = {});
   std::string type() const override { return "DenseWeight"; }
+  nlohmann::json config() const override;  // {"rows", "cols", "weight_decay", "lr_scale"}
+  static std::shared_ptr<DenseWeight> from_config(const nlohmann::json& config);  // zeros
   int64_t rows() const override;
   int64_t cols() const override;
   Var multiply(const Var& x) override;
