@@ -5,10 +5,10 @@
 
 #include "matcomp/compression/compressed_weight.h"
 #include "matcomp/compression/model_file.h"
-#include "matcomp/compression/reference_architectures.h"
 #include "matcomp/compression/registry.h"
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
+#include "matcomp/layers/module_factory.h"
 
 namespace mc {
 
@@ -42,7 +42,11 @@ std::string phase_of(const FactoredWeight& w) { return dynamic_cast<const Blende
 ExportSize export_model(const std::string& path, const Module& model) {
   const auto weights = compressed_weights(model);
   ModelFileContents c;
-  c.model = describe_architecture(model);
+  // The root alone: its type and config rebuild it (module_factory.h). The compressed weights
+  // are listed below.
+  c.model = {{"type", model.type()}, {"config", model.config()}};
+  MC_CHECK(has_module_type(model.type()), ValueError,
+           "export: model type " << model.type() << " is not registered with the module factory (register_module_type)");
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& [name, w] : weights) {
     const CompressedMatrix& m = *w->matrix();
@@ -70,10 +74,14 @@ namespace {
 
 std::shared_ptr<Module> build_from_contents(ModelFileContents& c, const std::string& path) {
   std::shared_ptr<Module> model;
+  MC_CHECK(c.model.is_object() && c.model.contains("type") && c.model["type"].is_string() && c.model.contains("config"), IoError,
+           path << ": the model description lacks the root's type and config");
   try {
-    model = build_architecture(c.model);
-  } catch (const ValueError& e) {
-    throw IoError(path + ": " + e.what());
+    model = build_module(c.model["type"].get<std::string>(), c.model["config"]);
+  } catch (const Error& e) {
+    throw IoError(path + ": cannot build the model: " + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(path + ": cannot build the model from its config: " + e.what());
   }
   std::map<std::string, Tensor> floats(c.floats.begin(), c.floats.end());
   std::map<std::string, NpyArray> integers(c.integers.begin(), c.integers.end());
