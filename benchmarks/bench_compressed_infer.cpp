@@ -2,7 +2,7 @@
 //   BM_Infer_Cifar10Cnn_Compressed/<m>  the reference CNN, local3 + local4 at ratio 0.25, batch 128
 //   BM_Infer_PtbSmall/<m>               the small PTB LSTM, kernels + softmax at ratio 0.25, one 20x20 window
 //   BM_Infer_Local3/<m>                 the 2304x384 layer alone, batch 128 (the product kernels)
-// <m> indexes kMethods (0 = dense); the label names the method. items/s: images or tokens.
+// <m> indexes methods() (0 = dense, then the registry's methods in name order); the label names the method. items/s: images or tokens.
 // Each method multiplies through its own product (x B C, gather, sparse x dense, x (R S));
 // k-means and pruning go through the dense materialisation, formed once per forward.
 #include <benchmark/benchmark.h>
@@ -12,6 +12,7 @@
 
 #include "matcomp/autograd/variable.h"
 #include "matcomp/compression/apply_compression.h"
+#include "matcomp/compression/registry.h"
 #include "matcomp/core/parallel.h"
 #include "matcomp/core/rng.h"
 #include "matcomp/layers/cifar10_cnn.h"
@@ -21,7 +22,15 @@
 
 namespace {
 
-const char* const kMethods[] = {"dense", "lowrank", "simhash", "kmeans", "dictionary", "prune"};
+// "dense", then every registered method: a new method is benchmarked without editing this file.
+const std::vector<std::string>& methods() {
+  static const std::vector<std::string> m = [] {
+    std::vector<std::string> v{"dense"};
+    for (const std::string& name : mc::registered_methods()) v.push_back(name);
+    return v;
+  }();
+  return m;
+}
 constexpr double kRatio = 0.25;
 
 // Compresses the selected weights at once (pruning straight to its final sparsity).
@@ -31,8 +40,8 @@ std::unique_ptr<mc::CompressionController> compress(mc::Module& model, const std
   mc::CompressionSpec spec;
   spec.include = std::move(layers);
   spec.compressor = mc::by_ratio(method, kRatio);
-  if (method == "prune") spec.pruning = mc::SparsitySchedule{0, 1, 1, 0.0, -1.0};
-  else spec.schedule = mc::BlendSchedule::immediate(0);
+  spec.pruning = mc::SparsitySchedule{0, 1, 1, 0.0, -1.0};  // for methods following the prune policy
+  spec.schedule = mc::BlendSchedule::immediate(0);
   auto c = mc::apply_compression(model, spec, 1);
   c->on_event = nullptr;
   c->before_step(0);
@@ -42,7 +51,7 @@ std::unique_ptr<mc::CompressionController> compress(mc::Module& model, const std
 
 void BM_Infer_Cifar10Cnn_Compressed(benchmark::State& state) {
   mc::set_num_threads(2);
-  const std::string method = kMethods[state.range(0)];
+  const std::string method = methods()[static_cast<size_t>(state.range(0))];
   mc::Rng rng(1);
   mc::Cifar10Cnn model(rng);
   auto c = compress(model, method, {"local3.weight", "local4.weight"});
@@ -57,7 +66,7 @@ void BM_Infer_Cifar10Cnn_Compressed(benchmark::State& state) {
 
 void BM_Infer_PtbSmall(benchmark::State& state) {
   mc::set_num_threads(2);
-  const std::string method = kMethods[state.range(0)];
+  const std::string method = methods()[static_cast<size_t>(state.range(0))];
   mc::Rng rng(1);
   const mc::PtbLstmConfig config = mc::PtbLstmConfig::small();
   mc::PtbLstm model(config, rng);
@@ -76,7 +85,7 @@ void BM_Infer_PtbSmall(benchmark::State& state) {
 
 void BM_Infer_Local3(benchmark::State& state) {
   mc::set_num_threads(2);
-  const std::string method = kMethods[state.range(0)];
+  const std::string method = methods()[static_cast<size_t>(state.range(0))];
   mc::Rng rng(1);
   struct Net : mc::Module {
     std::string type() const override { return "Local3"; }
@@ -94,6 +103,6 @@ void BM_Infer_Local3(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_Infer_Cifar10Cnn_Compressed)->DenseRange(0, 5)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Infer_PtbSmall)->DenseRange(0, 5)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Infer_Local3)->DenseRange(0, 5)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Infer_Cifar10Cnn_Compressed)->DenseRange(0, static_cast<int>(methods().size()) - 1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Infer_PtbSmall)->DenseRange(0, static_cast<int>(methods().size()) - 1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Infer_Local3)->DenseRange(0, static_cast<int>(methods().size()) - 1)->Unit(benchmark::kMillisecond)->UseRealTime();

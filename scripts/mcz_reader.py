@@ -199,6 +199,17 @@ def rng_normals(seed, count):
 # ---------------------------------------------------------------- dense W of each method
 
 
+def compressed_layers(header):
+    """The compressed weights (blend or factored phase) of the structure description:
+    [{"name", "method", "rows", "cols", "phase", "alpha"}]."""
+    out = []
+    for m in header["model"].get("modules", []):
+        c = m.get("config", {})
+        if m["type"] == "CompressedWeight" and c.get("phase", "dense") != "dense":
+            out.append(dict(name=m["path"], method=c["method"], rows=c["rows"], cols=c["cols"], phase=c["phase"], alpha=c["alpha"]))
+    return out
+
+
 def dense_weight(layer, floats, integers):
     """The dense (rows, cols) W of a compressed weight: its method's materialize()."""
     name, method, rows, cols = layer["name"], layer["method"], layer["rows"], layer["cols"]
@@ -230,7 +241,7 @@ def dense_weight(layer, floats, integers):
         w = f("values") * i("mask").astype(np.float64)
     else:
         raise FormatError(f"{name}: this reader does not know method {method}")
-    if layer.get("phase") == "blended":
+    if layer["phase"] == "blend":
         a = layer["alpha"]
         w = a * f("A") + (1.0 - a) * w
     if w.shape != (rows, cols):
@@ -244,7 +255,7 @@ def dense_weights(header, floats, integers):
     for name, t in floats.items():
         if name.endswith(".weight.A"):
             weights[name[: -len(".A")]] = t.astype(np.float64)
-    for layer in header["model"].get("compressed", []):
+    for layer in compressed_layers(header):
         weights[layer["name"]] = dense_weight(layer, floats, integers)
     return weights
 
@@ -311,14 +322,14 @@ def main():
     except (FormatError, zlib.error, ValueError, KeyError) as e:
         print(f"mcz_reader: {e}", file=sys.stderr)
         return 1
-    model = header["model"]
-    print(f"{args.file}: {model['type']}, {len(floats)} float tensors, {len(integers)} integer arrays")
+    root = header["model"]["root"]["type"]
+    print(f"{args.file}: {root}, {len(floats)} float tensors, {len(integers)} integer arrays")
     for name, w in dense_weights(header, floats, integers).items():
-        method = next((l["method"] for l in model.get("compressed", []) if l["name"] == name), "dense")
+        method = next((l["method"] for l in compressed_layers(header) if l["name"] == name), "dense")
         print(f"  {name:28s} {str(w.shape):16s} {method}")
     if args.input:
-        if model["type"] != "Cifar10Cnn":
-            print(f"mcz_reader: the forward pass is written for Cifar10Cnn, not {model['type']}", file=sys.stderr)
+        if root != "Cifar10Cnn":
+            print(f"mcz_reader: the forward pass is written for Cifar10Cnn, not {root}", file=sys.stderr)
             return 1
         logits = cifar10_forward(header, floats, integers, np.load(args.input))
         if args.output:

@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     mc::GradientReducer reducer(comm, *model, bucket_mib);
     std::vector<double> compute, wait, reduce, update;
     for (int step = 0; step < warmup + steps; ++step) {
-      if (compression && compression->before_step(step)) mc::sync_after_compression(comm, *model, *compression);
+      if (compression && compression->before_step(step)) mc::sync_after_compression(comm, *model);
       auto t0 = Clock::now();
       mc::Var loss = loss_fn();
       model->zero_grad();

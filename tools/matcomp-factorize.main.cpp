@@ -207,9 +207,12 @@ int main(int argc, char** argv) {
   Flags f;
   CLI::App app{"Factor a matrix (.npy, float32 or float64) with one compression method; write the factors as .npy."};
   app.add_option("--input", f.input, "matrix A (m, n), .npy")->required();
-  app.add_option("--method", f.method, "lowrank | simhash | kmeans | dictionary | prune | omp")
-      ->required()
-      ->check(CLI::IsMember({"lowrank", "simhash", "kmeans", "dictionary", "prune", "omp"}));
+  // Every registered method, plus "omp" (sparse coding against a given dictionary).
+  std::vector<std::string> methods = mc::registered_methods();
+  methods.push_back("omp");
+  std::string method_help;
+  for (const std::string& m : methods) method_help += (method_help.empty() ? "" : " | ") + m;
+  app.add_option("--method", f.method, method_help)->required()->check(CLI::IsMember(methods));
   app.add_option("--rank", f.rank, "lowrank: rank k");
   app.add_option("--solver", f.solver, "lowrank: auto | full | randomized");
   app.add_option("--bits", f.bits, "simhash: bits k per column");

@@ -113,14 +113,12 @@ double Cifar10Task::infer_ms() {
   return ms;
 }
 
-void Cifar10Task::save(const std::string& path, int64_t step, const nlohmann::json& extra,
-                       const std::map<std::string, NpyArray>& extra_tensors) {
-  save_task_checkpoint(parallel_.get(), path, *model_, optimizer_.get(), step, &rng_, ema_.get(), extra, extra_tensors);
+void Cifar10Task::save(const std::string& path, int64_t step) {
+  save_task_checkpoint(parallel_.get(), path, *model_, optimizer_.get(), step, &rng_, ema_.get(), {}, {});
 }
 
-int64_t Cifar10Task::load(const std::string& path, const Rebuild& rebuild) {
+int64_t Cifar10Task::load(const std::string& path) {
   const Checkpoint checkpoint = read_checkpoint(path);
-  if (rebuild) rebuild(checkpoint.metadata.value("extra", nlohmann::json::object()), checkpoint.tensors);
   apply_checkpoint(checkpoint, *model_, optimizer_.get(), &rng_, ema_.get());
   loader_.reset();
   return checkpoint.step();

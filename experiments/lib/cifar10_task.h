@@ -45,9 +45,8 @@ class Cifar10Task final : public ExperimentTask {
   double learning_rate(int64_t step) const override;
   double evaluate() override;
   double infer_ms() override;
-  void save(const std::string& path, int64_t step, const nlohmann::json& extra,
-            const std::map<std::string, NpyArray>& extra_tensors) override;
-  int64_t load(const std::string& path, const Rebuild& rebuild) override;
+  void save(const std::string& path, int64_t step) override;
+  int64_t load(const std::string& path) override;
 
  private:
   Cifar10Recipe recipe_;

@@ -115,9 +115,14 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
                  "the mean, standard deviation and range over the seeds (plots with error bars)")
       ->excludes(seed_option);
   app.add_option("--threads", threads, "OpenMP/BLAS threads")->check(CLI::PositiveNumber);
-  app.add_option("--only", only, "comma-separated methods (lowrank,simhash,kmeans,dictionary,prune,prune_grad); the baseline always runs");
+  std::string method_list;
+  for (const std::string& m : all_methods()) method_list += (method_list.empty() ? "" : ",") + m;
+  app.add_option("--only", only, "comma-separated methods (" + method_list + "); the baseline always runs");
   app.add_option("--ratios", ratios, "comma-separated target ratios of the compressed layers' stored to dense size");
-  app.add_option("--layers", layers, "comma-separated weight name patterns to compress (default: the reference's)");
+  app.add_option("--layers", layers,
+                 "comma-separated weight name patterns to compress (default: the reference's); or a method per "
+                 "pattern, pattern=method:ratio (e.g. 'local3=lowrank:0.25,local4=kmeans:0.1'): the baseline and one "
+                 "'mixed' branch (docs/COMPRESSION.md, Mixing methods)");
   app.add_option("--branch", shard, "run only branches K, K+N, K+2N, ... (with --of N)")->check(CLI::NonNegativeNumber);
   app.add_option("--of", shards, "number of processes sharing the sweep")->check(CLI::PositiveNumber);
   app.add_option("--parallel", parallel,

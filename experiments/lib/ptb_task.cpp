@@ -118,9 +118,8 @@ double PtbTask::infer_ms() {
   return ms;
 }
 
-void PtbTask::save(const std::string& path, int64_t step, const nlohmann::json& extra,
-                   const std::map<std::string, NpyArray>& extra_tensors) {
-  std::map<std::string, NpyArray> tensors = extra_tensors;
+void PtbTask::save(const std::string& path, int64_t step) {
+  std::map<std::string, NpyArray> tensors;
   // The whole batch's state (every rank's streams), so any number of ranks can resume.
   const auto whole = [&](const Var& v) {
     return parallel_ ? parallel_->gather_rows(v.value(), recipe_.model.batch) : v.value();
@@ -129,12 +128,11 @@ void PtbTask::save(const std::string& path, int64_t step, const nlohmann::json& 
     tensors[kStatePrefix + "h" + std::to_string(l)] = to_npy_array(whole(state_.h[l]));
     tensors[kStatePrefix + "c" + std::to_string(l)] = to_npy_array(whole(state_.c[l]));
   }
-  save_task_checkpoint(parallel_.get(), path, *model_, optimizer_.get(), step, &rng_, nullptr, extra, tensors);
+  save_task_checkpoint(parallel_.get(), path, *model_, optimizer_.get(), step, &rng_, nullptr, {}, tensors);
 }
 
-int64_t PtbTask::load(const std::string& path, const Rebuild& rebuild) {
+int64_t PtbTask::load(const std::string& path) {
   const Checkpoint checkpoint = read_checkpoint(path);
-  if (rebuild) rebuild(checkpoint.metadata.value("extra", nlohmann::json::object()), checkpoint.tensors);
   apply_checkpoint(checkpoint, *model_, optimizer_.get(), &rng_, nullptr);
   state_ = LstmState{};
   for (int64_t l = 0;; ++l) {

@@ -23,13 +23,50 @@ namespace fs = std::filesystem;
 
 namespace mc {
 
-const std::vector<std::string>& all_methods() {
-  static const std::vector<std::string> methods{"lowrank", "simhash", "kmeans", "dictionary", "prune", "prune_grad"};
+std::vector<std::string> all_methods() {
+  // The registry's methods, plus pruning with gradient scores as its own branch.
+  std::vector<std::string> methods = registered_methods();
+  if (std::find(methods.begin(), methods.end(), "prune") != methods.end()) methods.push_back("prune_grad");
   return methods;
 }
 
+std::vector<LayerMethod> parse_layer_methods(const std::vector<std::string>& layers) {
+  std::vector<LayerMethod> out;
+  size_t with_method = 0;
+  for (const std::string& entry : layers) with_method += entry.find('=') != std::string::npos;
+  if (with_method == 0) return out;
+  MC_CHECK(with_method == layers.size(), ValueError,
+           "--layers: when one entry names a method (pattern=method:ratio), every entry must; got '" << [&] {
+             std::string s;
+             for (const auto& l : layers) s += (s.empty() ? "" : ",") + l;
+             return s;
+           }() << "'");
+  const std::vector<std::string> known = all_methods();
+  for (const std::string& entry : layers) {
+    const size_t eq = entry.find('='), colon = entry.find(':', eq);
+    MC_CHECK(eq > 0 && colon != std::string::npos && colon > eq + 1 && colon + 1 < entry.size(), ValueError,
+             "--layers: '" << entry << "' is not pattern=method:ratio (e.g. local3.weight=lowrank:0.25)");
+    LayerMethod lm{entry.substr(0, eq), entry.substr(eq + 1, colon - eq - 1), 0.0};
+    const std::string ratio = entry.substr(colon + 1);
+    char* end = nullptr;
+    lm.ratio = std::strtod(ratio.c_str(), &end);
+    MC_CHECK(end != ratio.c_str() && *end == '\0' && lm.ratio > 0 && lm.ratio < 1, ValueError,
+             "--layers: '" << entry << "': ratio '" << ratio << "' must be a number in (0, 1)");
+    MC_CHECK(std::find(known.begin(), known.end(), lm.method) != known.end(), ValueError,
+             "--layers: '" << entry << "': unknown method '" << lm.method << "' (known: " << [&] {
+               std::string s;
+               for (const auto& m : known) s += (s.empty() ? "" : ", ") + m;
+               return s;
+             }() << ")");
+    // "local3" is short for the layer's weight seam "local3.weight".
+    if (lm.pattern.size() < 7 || lm.pattern.compare(lm.pattern.size() - 7, 7, ".weight") != 0) lm.pattern += ".weight";
+    out.push_back(std::move(lm));
+  }
+  return out;
+}
+
 std::string Branch::id() const {
-  if (method == "none") return "none";
+  if (method == "none" || method == kMixed) return method;
   std::ostringstream o;
   o << method << "-" << ratio;
   return o.str();
@@ -37,10 +74,13 @@ std::string Branch::id() const {
 
 std::vector<Branch> make_branches(const std::vector<std::string>& methods, const std::vector<double>& ratios) {
   std::vector<Branch> out{{"none", 1.0}};
-  for (const std::string& m : methods.empty() ? all_methods() : methods) {
+  const std::vector<std::string> known = all_methods();
+  std::string known_list;
+  for (const auto& m : known) known_list += (known_list.empty() ? "" : ", ") + m;
+  for (const std::string& m : methods.empty() ? known : methods) {
     if (m == "none") continue;
-    MC_CHECK(std::find(all_methods().begin(), all_methods().end(), m) != all_methods().end(), ValueError,
-             "unknown method '" << m << "' (known: lowrank, simhash, kmeans, dictionary, prune, prune_grad)");
+    MC_CHECK(std::find(known.begin(), known.end(), m) != known.end(), ValueError,
+             "unknown method '" << m << "' (known: " << known_list << ")");
     for (double r : ratios) {
       MC_CHECK(r > 0 && r < 1, ValueError, "ratio " << r << " must be in (0, 1)");
       out.push_back({m, r});
@@ -58,15 +98,29 @@ bool is_prune(const std::string& method) { return method == "prune" || method ==
 // The compression spec of one branch.
 CompressionSpec spec_for(const Branch& b, const std::vector<std::string>& layers, const Preset& p) {
   CompressionSpec spec;
+  const SparsitySchedule pruning{p.begin_step, std::max(p.prune_end_step, p.begin_step + 1), p.frequency, 0.0, -1.0};
+  spec.schedule = BlendSchedule{p.begin_step, -1, p.frequency, p.alpha_decrement};
+  if (b.method == kMixed) {
+    // A rule per layer; pruned layers share the sparsity schedule and one kind of score.
+    for (const LayerMethod& lm : parse_layer_methods(layers)) {
+      spec.rules.push_back({{lm.pattern}, {}, by_ratio(is_prune(lm.method) ? "prune" : lm.method, lm.ratio), ""});
+      if (!is_prune(lm.method)) continue;
+      const auto score = lm.method == "prune_grad" ? PruningScore::Kind::Gradient : PruningScore::Kind::Magnitude;
+      MC_CHECK(!spec.pruning || spec.score == score, ValueError,
+               "--layers: prune and prune_grad cannot be mixed in one run (one kind of pruning score per run)");
+      spec.pruning = pruning;
+      spec.score = score;
+    }
+    return spec;
+  }
   spec.include = layers;
   if (is_prune(b.method)) {
     spec.compressor = by_ratio("prune", b.ratio);
     // Final sparsity: each matrix's own, derived from the ratio with its mask bits counted.
-    spec.pruning = SparsitySchedule{p.begin_step, std::max(p.prune_end_step, p.begin_step + 1), p.frequency, 0.0, -1.0};
+    spec.pruning = pruning;
     spec.score = b.method == "prune_grad" ? PruningScore::Kind::Gradient : PruningScore::Kind::Magnitude;
   } else {
     spec.compressor = by_ratio(b.method, b.ratio);
-    spec.schedule = BlendSchedule{p.begin_step, -1, p.frequency, p.alpha_decrement};
   }
   return spec;
 }
@@ -108,7 +162,7 @@ float train_range(ExperimentTask& task, CompressionController* compression, int6
   float loss = NAN;
   for (int64_t step = start; step < end; ++step) {
     if (compression && compression->before_step(step) && ranks.comm)
-      sync_after_compression(*ranks.comm, task.model(), *compression);  // bit-identical factors on every rank
+      sync_after_compression(*ranks.comm, task.model());  // bit-identical factors on every rank
     loss = task.train_step(step, compression);
     const bool last = step + 1 == end;
     if (log && (step % p.log_every == 0 || last)) {
@@ -127,8 +181,7 @@ float train_range(ExperimentTask& task, CompressionController* compression, int6
     }
     if (ranks.writes()) progress.update(step + 1 - start, "loss " + std::to_string(loss));
     if (!checkpoint.empty() && (step + 1) % p.checkpoint_every == 0 && !last) {
-      nlohmann::json extra = compression ? compression->state_json() : nlohmann::json::object();
-      task.save(checkpoint, step + 1, extra, compression ? compression->state_tensors() : std::map<std::string, NpyArray>{});
+      task.save(checkpoint, step + 1);
     }
   }
   if (ranks.writes()) progress.finish("loss " + std::to_string(loss));
@@ -144,10 +197,18 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
   MC_CHECK(o.shards >= 1 && o.shard >= 0 && o.shard < o.shards, ValueError,
            "--branch " << o.shard << " --of " << o.shards << ": need 0 <= K < N");
   const std::vector<std::string> layers = o.layers.empty() ? task.default_layers() : o.layers;
+  // Per-layer methods ("local3=lowrank:0.25,..."): the baseline and one mixed branch.
+  const std::vector<LayerMethod> layer_methods = parse_layer_methods(layers);
+  std::vector<std::string> patterns;
+  for (const LayerMethod& lm : layer_methods) patterns.push_back(lm.pattern);
+  const std::vector<std::string>& selected = layer_methods.empty() ? layers : patterns;
+  MC_CHECK(layer_methods.empty() || o.methods.empty(), ValueError,
+           "--only does not combine with per-layer methods in --layers (they already name each layer's method)");
   const Ranks ranks{o.data_parallel && o.data_parallel->size() > 1 ? o.data_parallel : nullptr};
   const bool writes = ranks.writes();
   if (writes) fs::create_directories(o.out_dir);
-  const std::vector<Branch> all = make_branches(o.methods, o.ratios);
+  const std::vector<Branch> all =
+      layer_methods.empty() ? make_branches(o.methods, o.ratios) : std::vector<Branch>{{"none", 1.0}, {kMixed, 0.0}};
   nlohmann::json run = o.run_info;
   run["preset"] = {{"name", p.name}, {"total_steps", p.total_steps}, {"begin_step", p.begin_step}, {"frequency", p.frequency},
                    {"alpha_decrement", p.alpha_decrement}, {"prune_end_step", p.prune_end_step}};
@@ -176,12 +237,12 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     task.init(o.seed);
     const std::string progress_ckpt = prefix_dir + "/progress.safetensors";
     int64_t start = 0;
-    if (ranks.agree(fs::exists(progress_ckpt))) start = task.load(progress_ckpt, {});
+    if (ranks.agree(fs::exists(progress_ckpt))) start = task.load(progress_ckpt);
     std::optional<RunLog> log;
     if (writes) log.emplace(prefix_dir + "/log", kLogColumns), log->truncate_from(start);
-    const int64_t dense = selected_dense_bytes(task.model(), layers);
+    const int64_t dense = selected_dense_bytes(task.model(), selected);
     train_range(task, nullptr, start, p.begin_step, p, log ? &*log : nullptr, progress_ckpt, "[prefix]", dense, ranks);
-    task.save(prefix_ckpt, p.begin_step, {}, {});
+    task.save(prefix_ckpt, p.begin_step);
     if (writes) fs::remove(progress_ckpt);
   }
 
@@ -216,13 +277,10 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
       };
     }
     const std::string ckpt = dir + "/progress.safetensors";
-    const auto rebuild = [&](const nlohmann::json& extra, const std::map<std::string, NpyArray>& tensors) {
-      if (compression && extra.contains("layers")) compression->restore(extra, tensors);
-    };
-    const int64_t start = ranks.agree(fs::exists(ckpt)) ? task.load(ckpt, rebuild) : task.load(prefix_ckpt, {});
+    const int64_t start = ranks.agree(fs::exists(ckpt)) ? task.load(ckpt) : task.load(prefix_ckpt);
     std::optional<RunLog> log;
     if (writes) log.emplace(dir + "/log", kLogColumns), log->truncate_from(start);
-    const int64_t dense = selected_dense_bytes(task.model(), layers);
+    const int64_t dense = selected_dense_bytes(task.model(), selected);
     Progress timer(label, 1);
     const float final_loss =
         train_range(task, compression.get(), start, p.total_steps, p, log ? &*log : nullptr, ckpt, label, dense, ranks);
@@ -233,7 +291,7 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
       ranks.wait();  // rank 0 exports and writes the result
       continue;
     }
-    const ExportSize disk = export_model(dir + "/model.mcz", task.model(), compression.get());
+    const ExportSize disk = export_model(dir + "/model.mcz", task.model());
     nlohmann::json result = {{"method", b.method}, {"ratio", b.ratio}, {"steps", p.total_steps},
                              {"final_loss", final_loss}, {task.metric(), metric}, {"infer_ms", infer},
                              {"disk_bytes", disk.file_bytes}, {"dense_model_bytes", disk.dense_float_bytes},
@@ -243,6 +301,7 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
       result["stored_bytes"] = report["selected_stored_bytes"];
       result["achieved_ratio"] = report["selected_ratio"];
       result["layers"] = report["layers"];
+      if (b.method == kMixed) result["ratio"] = report["selected_ratio"];  // the layers' own ratios, combined
     } else {
       result["stored_bytes"] = dense;
       result["achieved_ratio"] = 1.0;

@@ -58,7 +58,20 @@ struct SweepOptions {
   Communicator* data_parallel = nullptr;
 };
 
-const std::vector<std::string>& all_methods();
+// The methods a sweep can run: registered_methods() plus "prune_grad" (pruning with gradient
+// scores).
+std::vector<std::string> all_methods();
+
+// The branch of a run with a method per layer (--layers 'local3=lowrank:0.25,local4=kmeans:0.1').
+inline constexpr const char* kMixed = "mixed";
+struct LayerMethod {
+  std::string pattern;  // a weight seam glob; "local3" means "local3.weight"
+  std::string method;   // one of all_methods()
+  double ratio = 0;
+};
+// The per-layer methods of --layers entries "pattern=method:ratio"; empty when no entry names
+// a method (plain patterns). ValueError naming the entry for a malformed or mixed list.
+std::vector<LayerMethod> parse_layer_methods(const std::vector<std::string>& layers);
 std::vector<Branch> make_branches(const std::vector<std::string>& methods, const std::vector<double>& ratios);
 
 // Runs the prefix (if needed) and this shard's unfinished branches, then rewrites

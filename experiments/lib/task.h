@@ -20,9 +20,6 @@ namespace mc {
 
 class ExperimentTask {
  public:
-  // Called by load() with the checkpoint's extra json and tensors before values are loaded.
-  using Rebuild = std::function<void(const nlohmann::json&, const std::map<std::string, NpyArray>&)>;
-
   virtual ~ExperimentTask() = default;
 
   virtual std::string name() const = 0;         // "cifar10", "ptb"
@@ -52,12 +49,11 @@ class ExperimentTask {
   virtual double infer_ms() = 0;
 
   // Everything needed to continue training exactly: model, optimizer, RNG, data position.
-  virtual void save(const std::string& path, int64_t step, const nlohmann::json& extra,
-                    const std::map<std::string, NpyArray>& extra_tensors) = 0;
-  // Reads a checkpoint; `rebuild` is called with its extra json and tensors before values are
-  // loaded, so the caller can restore the compressed structure first (an empty function: no
-  // rebuild). Returns the step.
-  virtual int64_t load(const std::string& path, const Rebuild& rebuild) = 0;
+  // The model's registry carries any compression (compressed_weight.h), so nothing else is needed.
+  virtual void save(const std::string& path, int64_t step) = 0;
+  // Reads a checkpoint: the model's structure is rebuilt to the saved one (a compressed layer
+  // comes back compressed), then the values are loaded. Returns the step.
+  virtual int64_t load(const std::string& path) = 0;
 };
 
 }  // namespace mc

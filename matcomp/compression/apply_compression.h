@@ -13,10 +13,17 @@
 //     compression->after_optimizer_step(step);  // pruning masks re-applied
 //   }
 //
-// Everything goes through the model's registry: the layer's "weight" child is replaced by a
-// BlendedWeight (A plus the factors) at the first update and by a FactoredWeight (factors
-// only) when alpha reaches 0. The optimizer notices the registry changed and drops A's state;
-// the factors start with fresh state. Once the BlendedWeight is gone, A's memory is freed.
+// Mixing methods: spec.rules, each with its own patterns and compressor, first match wins,
+// before the spec's own include/compressor (which may then be left empty):
+//   spec.rules = {{{"local3.weight"}, {}, by_ratio("lowrank", 0.25)},
+//                 {{"local4.weight"}, {}, by_ratio("kmeans", 0.1)},
+//                 {{"conv2.weight"}, {}, by_ratio("prune", 0.3)}};   // needs spec.pruning
+//
+// Each selected layer's "weight" child becomes a CompressedWeight (compressed_weight.h) that
+// holds everything about its compression in the model's registry; its transition policy
+// (transition_policy.h: "blend" or "prune") moves it from dense to blend to factored. The
+// controller is the clock and nothing else: it holds no state a checkpoint needs, so
+// save_checkpoint / apply_checkpoint (layers/checkpoint.h) alone save and resume it.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +38,7 @@
 
 #include "matcomp/compression/compressed_weight.h"
 #include "matcomp/compression/matrix_compressor.h"
+#include "matcomp/compression/transition_policy.h"
 #include "matcomp/compression/pruning.h"
 #include "matcomp/compression/schedule.h"
 #include "matcomp/layers/module.h"
@@ -45,12 +53,24 @@ CompressorFactory with(std::shared_ptr<MatrixCompressor> compressor);
 // Settings derived per matrix from a target ratio (stored / dense float32).
 CompressorFactory by_ratio(const std::string& method, double ratio, nlohmann::json options = {});
 
+// Layers matching `include` (and not `exclude`) are compressed with `compressor`, following
+// `policy` ("" = the method's own, registry.h's policy_for_method).
+struct CompressionRule {
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  CompressorFactory compressor;
+  std::string policy;
+};
+
 struct CompressionSpec {
   std::vector<std::string> include;  // glob patterns over weight seam names ("local*.weight")
   std::vector<std::string> exclude;
   CompressorFactory compressor;
-  BlendSchedule schedule;            // blending methods
-  // Pruning ("prune" compressors): the sparsity schedule, and how entries are scored.
+  // Per-layer methods, tried in order before include/compressor above; a layer takes the
+  // first rule that matches it. Each rule must select at least one layer.
+  std::vector<CompressionRule> rules;
+  BlendSchedule schedule;            // layers following the "blend" policy
+  // Layers following the "prune" policy: the sparsity schedule, and how entries are scored.
   std::optional<SparsitySchedule> pruning;
   PruningScore::Kind score = PruningScore::Kind::Magnitude;
 };
@@ -82,18 +102,12 @@ class CompressionController {
   // Called with the report whenever a compression event happened (default: print the table).
   std::function<void(int64_t step, const CompressionController&)> on_event;
 
-  // Checkpoints: the structure (phases, methods, settings, integer state), to be saved with
-  // the model and restored BEFORE the model's parameters are loaded.
-  nlohmann::json state_json() const;
-  std::map<std::string, NpyArray> state_tensors() const;  // keys "compression.<layer>.<array>"
-  // `tensors` is a checkpoint's whole tensor map: factors are read from "model.<layer>.<factor>"
-  // and "buffer.<layer>.<factor>", integer state from "extra.compression.<layer>.<array>".
-  void restore(const nlohmann::json& state, const std::map<std::string, NpyArray>& tensors);
+  // The policy each selected layer follows, in selected() order.
+  std::vector<std::string> policies() const;
 
  private:
   struct Slot;
-  void factor(Slot& slot, int64_t step);
-  void switch_to_factored(Slot& slot);
+  void ensure_seam(const Slot& slot);
   Module& model_;
   CompressionSpec spec_;
   uint64_t seed_;

@@ -1,49 +1,77 @@
-// The two weight seams compression swaps into a layer (layers/weight.h):
-//   BlendedWeight: during the blend, W = alpha A + (1 - alpha) Â, with A still training
-//                  (its gradient scaled by alpha) and the factors training (scaled by 1 - alpha).
-//   FactoredWeight: after the switch, only the factors: A is gone from the model.
-// Parameters are registered under the seam, e.g. "local3.weight.A" during the blend and
-// "local3.weight.B", "local3.weight.C" for low rank. Trainable factors are parameters;
-// frozen float factors are buffers (they are saved, but no optimizer touches them).
+// CompressedWeight: the weight seam (layers/weight.h) of a layer selected for compression. It
+// carries all of its state in the model's registry, so a checkpoint or an export is a dump of
+// the registry and loading needs nothing but the file:
+//   parameters  "A" (dense and blend phases) and the trainable factors ("B", "C", "codebook"...)
+//   buffers     the frozen float factors
+//   states      the method's integer state (codes, masks, sparse supports, seeds), typed
+//   config()    rows, cols, phase, alpha, method + settings, the factors' and states' layout
+//   children    a transition policy's own state (e.g. "score": pruning scores)
+// Phases: dense (W = A; a policy may already be gathering scores), blend (W = alpha A +
+// (1 - alpha) Â, A training with its gradient scaled by alpha, the factors by 1 - alpha),
+// factored (W = Â: A has left the model). The products and their backward rules are the
+// method's CompressedMatrix's (compressed_ops.h).
 #pragma once
 
 #include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "matcomp/compression/compressed_matrix.h"
 #include "matcomp/layers/weight.h"
 
 namespace mc {
 
-class FactoredWeight : public Weight {
+enum class Phase { Dense, Blend, Factored };
+const char* phase_name(Phase p);
+Phase phase_from_name(const std::string& s);  // ValueError for an unknown name
+
+class CompressedWeight : public Weight {
  public:
-  FactoredWeight(std::shared_ptr<CompressedMatrix> matrix, ParamGroup group);
-  std::string type() const override { return "FactoredWeight"; }
-  int64_t rows() const override { return matrix_->rows(); }
-  int64_t cols() const override { return matrix_->cols(); }
+  // Dense phase: A as it is (the same Var: optimizer state keyed to it carries over).
+  CompressedWeight(Var a, ParamGroup group);
+  // Blend (alpha > 0, A given) or factored (alpha 0, A undefined) around a matrix.
+  CompressedWeight(Var a, std::shared_ptr<CompressedMatrix> matrix, ParamGroup group, double alpha, double rel_error);
+  // From config() alone: parameters, buffers and states of the right shapes (zeros); the
+  // matrix is rebuilt from them by on_values_loaded() (through the method registry).
+  static std::shared_ptr<CompressedWeight> from_config(const nlohmann::json& config);
+
+  std::string type() const override { return "CompressedWeight"; }
+  nlohmann::json config() const override;
+  void on_values_loaded() override;
+
+  int64_t rows() const override { return rows_; }
+  int64_t cols() const override { return cols_; }
   Var multiply(const Var& x) override;
   Var dense() override;
-  Var affine(const Var& x, const Var& bias) override;  // the method's product with the bias folded in
-  const std::shared_ptr<CompressedMatrix>& matrix() const { return matrix_; }
+  Var affine(const Var& x, const Var& bias) override;
 
- protected:
-  std::vector<Var> factor_vars();  // one per factor, from the registry
+  Phase phase() const { return phase_; }
+  double alpha() const { return alpha_; }  // 1 dense, 0 factored
+  void set_alpha(double alpha);            // blend phase only
+  const ParamGroup& group() const { return group_; }
+  const std::shared_ptr<CompressedMatrix>& matrix() const { return matrix_; }  // null while dense
+  std::string method() const;  // the matrix's method, "" while dense
+  double rel_error() const { return rel_error_; }
+  void set_rel_error(double e) { rel_error_ = e; }
+  Var a() { return own_parameter("A"); }  // dense and blend phases
+
+  // The method re-imposes its structure after an optimizer step (pruning masks).
+  void after_optimizer_step();
+  // Re-reads the matrix's integer state into the registry's states: call after changing it
+  // (a pruning mask update).
+  void refresh_states();
 
  private:
+  void register_matrix();
+  std::vector<Var> factor_vars();
+
+  int64_t rows_ = 0, cols_ = 0;
+  Phase phase_ = Phase::Dense;
+  double alpha_ = 1.0, rel_error_ = 0.0;
+  ParamGroup group_;
   std::shared_ptr<CompressedMatrix> matrix_;
-};
-
-class BlendedWeight : public FactoredWeight {
- public:
-  BlendedWeight(Var a, ParamGroup a_group, std::shared_ptr<CompressedMatrix> matrix, ParamGroup factor_group, double alpha);
-  std::string type() const override { return "BlendedWeight"; }
-  Var multiply(const Var& x) override;
-  Var dense() override;
-  Var affine(const Var& x, const Var& bias) override;  // multiply (both terms), then the bias
-  double alpha() const { return alpha_; }
-  void set_alpha(double alpha) { alpha_ = alpha; }
-
- private:
-  double alpha_;
+  nlohmann::json pending_;  // from_config: method, settings, factor layout until the values arrive
 };
 
 }  // namespace mc

@@ -67,6 +67,8 @@ class PruningScore {
   Tensor scores(const Tensor& weights) const;            // (same shape as the weights)
 
   Kind kind() const { return kind_; }
+  double decay() const { return decay_; }
+  int order() const { return order_; }
   // Everything the scores depend on, for checkpoints: "g" and, for movement once taken,
   // "w_old" and "w_oldold"; plus the number of snapshots taken.
   std::map<std::string, Tensor> state() const;

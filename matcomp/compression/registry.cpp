@@ -288,7 +288,7 @@ std::map<std::string, MethodEntry>& table() {
       {"simhash", {make_simhash, ratio_simhash, restore_simhash}},
       {"kmeans", {make_kmeans, ratio_kmeans, restore_kmeans}},
       {"dictionary", {make_dictionary, ratio_dictionary, restore_dictionary}},
-      {"prune", {make_prune, ratio_prune, restore_prune}},
+      {"prune", {make_prune, ratio_prune, restore_prune, "prune"}},
   };
   return t;
 }
@@ -337,6 +337,11 @@ void register_method(const std::string& name, MethodEntry entry) {
   MC_CHECK(!name.empty() && entry.make && entry.restore, ValueError,
            "register_method: '" << name << "' needs a name, make and restore");
   table()[name] = std::move(entry);
+}
+
+std::string policy_for_method(const std::string& method) {
+  const auto it = table().find(method);
+  return it == table().end() ? "blend" : it->second.policy;
 }
 
 std::vector<std::string> registered_methods() {

@@ -1,6 +1,8 @@
 // The methods by name: build a compressor from explicit settings or from a target ratio, and
-// rebuild a CompressedMatrix from a checkpoint. Built in: "lowrank", "simhash", "kmeans",
-// "dictionary", "prune". A new method registers itself with register_method().
+// rebuild a CompressedMatrix from a checkpoint or an export. Built in: "lowrank", "simhash",
+// "kmeans", "dictionary", "prune". A new method is one file pair and one register_method()
+// call (docs/COMPRESSION.md, "Writing your own method"); every list of methods (CLI choices,
+// sweeps, tools, benchmarks) comes from registered_methods().
 //
 //   auto c = compressor_for_ratio("lowrank", 2304, 384, 0.25);   // largest rank within 25%
 //   std::unique_ptr<CompressedMatrix> f = c->compress(a, rng);
@@ -49,7 +51,14 @@ struct MethodEntry {
   std::function<std::unique_ptr<CompressedMatrix>(const nlohmann::json& settings, const std::map<std::string, Tensor>& factors,
                                                   const std::map<std::string, NpyArray>& integer_state)>
       restore;
+  // The transition policy its layers follow (transition_policy.h): "blend" unless the method
+  // says otherwise ("prune").
+  std::string policy = "blend";
 };
+
+// The policy registered for `method`; "blend" for a method the registry does not know (a
+// compressor given directly through with()).
+std::string policy_for_method(const std::string& method);
 
 // Adds (or replaces) a method. Not thread-safe against concurrent lookups: register at start-up.
 void register_method(const std::string& name, MethodEntry entry);

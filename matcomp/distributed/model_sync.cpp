@@ -3,6 +3,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "matcomp/layers/module_factory.h"
+
 namespace mc {
 namespace {
 
@@ -40,10 +42,12 @@ uint64_t hash_registry(const Module& model, bool with_values, Fnv1a& f) {
   return f.h;
 }
 
-void hash_compression(const CompressionController& compression, Fnv1a& f) {
-  f.text(compression.state_json().dump());
-  for (const auto& [key, array] : compression.state_tensors()) {
-    f.text(key);
+// The structure description (types, configs: methods, settings, phases) and the typed states
+// (codes, masks, supports, seeds), which are not floats in the registry.
+void hash_structure_and_states(const Module& model, Fnv1a& f) {
+  f.text(describe_structure(model).dump());
+  for (const auto& [name, array] : model.named_states()) {
+    f.text(name);
     f.text(array.dtype);
     f.shape(array.shape);
     f.bytes(array.bytes.data(), array.bytes.size());
@@ -52,10 +56,10 @@ void hash_compression(const CompressionController& compression, Fnv1a& f) {
 
 }  // namespace
 
-uint64_t model_hash(const Module& model, const CompressionController* compression) {
+uint64_t model_hash(const Module& model) {
   Fnv1a f;
   hash_registry(model, true, f);
-  if (compression) hash_compression(*compression, f);
+  hash_structure_and_states(model, f);
   return f.h;
 }
 
@@ -109,7 +113,7 @@ void broadcast_model(Communicator& comm, Module& model, int root) {
   }
 }
 
-void sync_after_compression(Communicator& comm, Module& model, const CompressionController& compression, int root) {
+void sync_after_compression(Communicator& comm, Module& model, int root) {
   if (comm.size() == 1) return;
   broadcast_model(comm, model, root);
   // Codes, masks and supports are not floats in the registry; they come from the same
@@ -117,7 +121,7 @@ void sync_after_compression(Communicator& comm, Module& model, const Compression
   // (a compressor that is not deterministic across machines), stop rather than train
   // different models.
   Fnv1a f;
-  hash_compression(compression, f);
+  hash_structure_and_states(model, f);
   check_all_equal(comm, f.h, "compression structure or integer state (codes, masks, supports)");
 }
 

@@ -3,7 +3,7 @@
 //
 //   broadcast_model(comm, model);                       // at start-up: rank 0's initial values
 //   if (compression->before_step(step))                 // an event: A factored, or a switch
-//     sync_after_compression(comm, model, *compression);
+//     sync_after_compression(comm, model);
 //
 // Why broadcast after an event when every rank factors the same A with the same seed: the
 // factorisations (SVD, k-means, OMP) run through OpenBLAS/LAPACK whose results depend on the
@@ -15,16 +15,16 @@
 #include <string>
 #include <vector>
 
-#include "matcomp/compression/apply_compression.h"
 #include "matcomp/distributed/communicator.h"
 #include "matcomp/layers/module.h"
 
 namespace mc {
 
 // FNV-1a (64 bit) over every parameter's and buffer's name, shape and float bytes, in
-// registry order, and, when given, the compression structure (state_json) and integer state
-// (codes, masks, supports). Equal models give equal hashes on any machine.
-uint64_t model_hash(const Module& model, const CompressionController* compression = nullptr);
+// registry order, the structure description (module types and configs: compression methods,
+// settings, phases) and the typed states (codes, masks, supports). Equal models give equal
+// hashes on any machine.
+uint64_t model_hash(const Module& model);
 // The same over names and shapes only: equal when two models have the same structure.
 uint64_t structure_hash(const Module& model);
 
@@ -40,7 +40,7 @@ void check_all_equal(Communicator& comm, uint64_t value, const std::string& what
 void broadcast_model(Communicator& comm, Module& model, int root = 0);
 
 // After CompressionController::before_step returned true: broadcast_model, then a check that
-// the compression structure and integer state (which live outside the registry) agree.
-void sync_after_compression(Communicator& comm, Module& model, const CompressionController& compression, int root = 0);
+// the structure and the typed states (codes, masks: not floats, so not broadcast) agree.
+void sync_after_compression(Communicator& comm, Module& model, int root = 0);
 
 }  // namespace mc

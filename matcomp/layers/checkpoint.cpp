@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "matcomp/core/error.h"
+#include "matcomp/layers/module_factory.h"
 #include "matcomp/layers/safetensors.h"
 
 namespace mc {
@@ -58,6 +59,23 @@ void check_family(const Checkpoint& ck, const std::string& prefix, const std::ma
   }
 }
 
+// The typed states ("state."): any dtype, but the saved one must match the model's.
+void check_states(const Checkpoint& ck, const Module& model, Problems& problems) {
+  std::map<std::string, const NpyArray*> expected;
+  const auto states = model.named_states();
+  for (const auto& [name, a] : states) expected.emplace(name, &a);
+  for (const auto& [name, a] : expected) {
+    auto it = ck.tensors.find("state." + name);
+    if (it == ck.tensors.end()) problems.add("missing 'state." + name + "' (" + a->dtype + " " + to_string(a->shape) + ") in the checkpoint");
+    else if (it->second.dtype != a->dtype || it->second.shape != a->shape)
+      problems.add("'state." + name + "' is " + it->second.dtype + " " + to_string(it->second.shape) + " in the checkpoint, " +
+                   a->dtype + " " + to_string(a->shape) + " in the model");
+  }
+  for (const auto& [full, a] : ck.tensors)
+    if (full.rfind("state.", 0) == 0 && !expected.count(full.substr(6)))
+      problems.add("unexpected '" + full + "' in the checkpoint: the model has no such state");
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer, int64_t step,
@@ -66,10 +84,12 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
   nlohmann::json meta = {{"format", "matcomp-checkpoint"},
                          {"format_version", kCheckpointFormatVersion},
                          {"step", step},
-                         {"model_type", model.type()}};
+                         {"model_type", model.type()},
+                         {"structure", describe_structure(model)}};
   std::vector<std::pair<std::string, NpyArray>> tensors;
   for (const auto& [name, var] : model.named_parameters()) tensors.emplace_back("model." + name, to_npy_array(var.value()));
   for (const auto& [name, t] : model.named_buffers()) tensors.emplace_back("buffer." + name, to_npy_array(t));
+  for (auto& [name, a] : model.named_states()) tensors.emplace_back("state." + name, std::move(a));
   if (optimizer) {
     meta["optimizer"] = {{"type", optimizer->type()},
                          {"config", optimizer->config()},
@@ -107,6 +127,10 @@ Checkpoint read_checkpoint(const std::string& path) {
   MC_CHECK(ck.metadata.is_object() && ck.metadata.value("format", "") == "matcomp-checkpoint", IoError,
            path << ": not a matcomp checkpoint (metadata format is not \"matcomp-checkpoint\")");
   const int version = ck.metadata.value("format_version", -1);
+  MC_CHECK(version != 1, IoError,
+           path << ": checkpoint format_version 1 is not supported (this build reads " << kCheckpointFormatVersion
+                << "): version 1 kept the compression state beside the model; train again, or resume with the build "
+                   "that wrote it");
   MC_CHECK(version == kCheckpointFormatVersion, IoError,
            path << ": checkpoint format_version " << version << " is not supported (this build reads "
                 << kCheckpointFormatVersion << ")");
@@ -117,12 +141,15 @@ Checkpoint read_checkpoint(const std::string& path) {
 
 void apply_checkpoint(const Checkpoint& ck, Module& model, Optimizer* optimizer, Rng* rng, ExponentialMovingAverage* ema) {
   const nlohmann::json& meta = ck.metadata;
+  MC_CHECK(meta.contains("structure"), IoError, "checkpoint metadata has no \"structure\" (the saved model's modules)");
+  rebuild_structure(model, meta["structure"]);
   Problems problems;
   std::map<std::string, Shape> params, buffers;
   for (const auto& [name, var] : model.named_parameters()) params.emplace(name, var.shape());
   for (const auto& [name, t] : model.named_buffers()) buffers.emplace(name, t.shape());
   check_family(ck, "model.", params, problems);
   check_family(ck, "buffer.", buffers, problems);
+  check_states(ck, model, problems);
 
   if (optimizer) {
     if (!meta.contains("optimizer")) problems.add("the checkpoint holds no optimizer state (saved without an optimizer)");
@@ -152,6 +179,9 @@ void apply_checkpoint(const Checkpoint& ck, Module& model, Optimizer* optimizer,
     Tensor dst = t;  // shares storage with the registered buffer
     dst.copy_from(to_tensor(ck.tensors.at("buffer." + name)));
   }
+  for (const auto& [name, a] : model.named_states()) model.set_state(name, ck.tensors.at("state." + name));
+  for (const auto& [path, m] : model.named_modules()) m->on_values_loaded();
+  model.on_values_loaded();
   if (optimizer) {
     const nlohmann::json& o = meta["optimizer"];
     optimizer->state().clear();

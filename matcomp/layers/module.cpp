@@ -217,6 +217,12 @@ Var& Module::own_parameter(const std::string& name) {
   return it->second.var;
 }
 
+Tensor& Module::own_buffer(const std::string& name) {
+  auto it = find_named(buffers_, name);
+  MC_CHECK(it != buffers_.end(), Error, type() << " has no buffer '" << name << "'");
+  return it->second;
+}
+
 void Module::replace_module(const std::string& dotted, std::shared_ptr<Module> replacement) {
   MC_CHECK(replacement != nullptr, ValueError, "replace_module('" << dotted << "') with a null module");
   std::string leaf;

@@ -107,6 +107,7 @@ class Module {
     return std::dynamic_pointer_cast<M>(find_child(name));
   }
   Var& own_parameter(const std::string& name);
+  Tensor& own_buffer(const std::string& name);
 
  private:
   void add_child(const std::string& name, std::shared_ptr<Module> child);

@@ -41,7 +41,7 @@ nlohmann::json describe_structure(const Module& root);
 // Makes `root`'s structure equal to the description: each module whose type or config differs
 // is rebuilt through the factory and put in its place, missing ones are added, ones the
 // description lacks are removed. The root itself is not replaced: its type must match
-// (IoError otherwise). Values are not touched: load them afterwards.
+// (IoError otherwise; its config is not compared). Values are not touched: load them afterwards.
 void rebuild_structure(Module& root, const nlohmann::json& description);
 
 }  // namespace mc

@@ -109,8 +109,9 @@ TEST_P(ApplyCompression, MutatesMidTrainingAndKeepsLearning) {
   // After the switch A is gone from the registry; only the trainable factors remain.
   EXPECT_FALSE(net.has_parameter("fc1.weight.A"));
   EXPECT_FALSE(net.has_parameter("fc2.weight.A"));
-  auto weight = std::dynamic_pointer_cast<mc::FactoredWeight>(net.module("fc1.weight"));
+  auto weight = std::dynamic_pointer_cast<mc::CompressedWeight>(net.module("fc1.weight"));
   ASSERT_NE(weight, nullptr);
+  EXPECT_EQ(weight->phase(), mc::Phase::Factored);
   for (const mc::Factor& f : weight->matrix()->factors()) {
     const std::string name = "fc1.weight." + f.name;
     EXPECT_EQ(net.has_parameter(name), f.trainable) << name;
@@ -231,6 +232,40 @@ TEST(ApplyCompressionCustom, UserWrittenCompressorWorksEndToEnd) {
   EXPECT_EQ(compression->report()[0].stored_bytes, (48 * 48 + 32 * 48) / 8);
 }
 
+TEST(ExportCompressed, SmallOnDiskAndReloadsForInference) {
+  for (const char* method : {"kmeans", "prune", "prune_grad", "lowrank"}) {
+    mc::Rng rng(9);
+    Net net(rng);
+    const Task task = make_task(4);
+    mc::CompressionSpec spec;
+    spec.include = {"fc*.weight"};
+    const bool prune = std::string(method).rfind("prune", 0) == 0;
+    spec.compressor = mc::by_ratio(prune ? "prune" : method, 0.25);
+    if (std::string(method) == "prune_grad") spec.score = mc::PruningScore::Kind::Gradient;
+    if (prune) spec.pruning = mc::SparsitySchedule{10, 20, 5, 0.0, 0.75};
+    else spec.schedule = mc::BlendSchedule::immediate(10);
+    auto compression = mc::apply_compression(net, spec, 2);
+    compression->on_event = nullptr;
+    for (int64_t step = 0; step < 40; ++step) {
+      compression->before_step(step);
+      sgd_step(net, task, 0.05f);
+      compression->after_backward(step);
+      compression->after_optimizer_step(step);
+    }
+    const std::string path = ::testing::TempDir() + "/export_" + method + ".mcz";
+    const mc::ExportSize size = mc::export_model(path, net);
+    EXPECT_LT(size.file_bytes, size.dense_float_bytes / 2) << method;
+
+    mc::Rng fresh_rng(123);  // different initial values: everything must come from the file
+    Net fresh(fresh_rng);  // uncompressed: the structure comes from the file too
+    mc::load_exported_model(path, fresh);
+    mc::NoGradGuard no_grad;
+    const Tensor a = net.forward(Var(task.x)).value();
+    const Tensor b = fresh.forward(Var(task.x)).value();
+    for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data()[i], b.data()[i]) << method << " entry " << i;
+  }
+}
+
 // Exact resume: an uninterrupted run against one saved at `save_step` (during the blend, or
 // after the switch) and resumed in a fresh model, controller and optimizer. SGD with momentum,
 // so the optimizer state of the factors has to survive too.
@@ -259,8 +294,21 @@ struct Trainer {
 
 mc::CompressionSpec resume_spec(const std::string& method) {
   mc::CompressionSpec spec;
+  if (method == "mixed") {
+    // A method per layer: low rank, k-means, and a pruned output layer (gradient scores).
+    spec.rules = {{{"fc1.weight"}, {}, mc::by_ratio("lowrank", 0.5), ""},
+                  {{"fc2.weight"}, {}, mc::by_ratio("kmeans", 0.25), ""},
+                  {{"out.weight"}, {}, mc::by_ratio("prune", 0.5), ""}};
+    spec.schedule = mc::BlendSchedule{20, -1, 10, 0.25};
+    spec.pruning = mc::SparsitySchedule{20, 60, 10, 0.0, -1.0};
+    spec.score = mc::PruningScore::Kind::Gradient;
+    return spec;
+  }
   spec.include = {"fc*.weight"};
-  if (method == "prune_grad") {
+  if (method == "prune") {
+    spec.compressor = mc::by_ratio("prune", 0.5);
+    spec.pruning = mc::SparsitySchedule{20, 60, 10, 0.0, -1.0};
+  } else if (method == "prune_grad") {
     spec.compressor = mc::by_ratio("prune", 0.5);
     spec.pruning = mc::SparsitySchedule{20, 60, 10, 0.0, -1.0};
     spec.score = mc::PruningScore::Kind::Gradient;
@@ -284,20 +332,19 @@ TEST_P(ExactResume, NextLossesMatchAnUninterruptedRunBitForBit) {
   const std::string path = ::testing::TempDir() + "/resume_" + method + "_" + std::to_string(save_step) + ".safetensors";
   for (int64_t s = 0; s < save_step + 10; ++s) {
     if (s == save_step)
-      mc::save_checkpoint(path, a.net, &a.opt, s, &a.rng, nullptr, a.compression->state_json(), a.compression->state_tensors());
+      mc::save_checkpoint(path, a.net, &a.opt, s, &a.rng, nullptr);
     const float loss = a.step(s, task);
     if (s >= save_step) expected.push_back(loss);
   }
   Trainer b(99, spec);  // other initial values: all of them must come from the checkpoint
-  const mc::Checkpoint ck = mc::read_checkpoint(path);
-  b.compression->restore(ck.metadata["extra"], ck.tensors);
-  mc::apply_checkpoint(ck, b.net, &b.opt, &b.rng, nullptr);
+  // The checkpoint path knows nothing of compression: the file alone rebuilds the structure.
+  mc::apply_checkpoint(mc::read_checkpoint(path), b.net, &b.opt, &b.rng, nullptr);
   for (int64_t s = save_step; s < save_step + 10; ++s)  // crosses a blend update or mask update
     ASSERT_EQ(b.step(s, task), expected[static_cast<size_t>(s - save_step)]) << method << " resumed at " << save_step << ", step " << s;
 }
 
 INSTANTIATE_TEST_SUITE_P(DuringBlendAndAfterSwitch, ExactResume,
-                         ::testing::Combine(::testing::Values("lowrank", "simhash", "kmeans", "dictionary", "prune_grad"),
+                         ::testing::Combine(::testing::Values("lowrank", "simhash", "kmeans", "dictionary", "prune", "prune_grad", "mixed"),
                                             ::testing::Values(int64_t{15}, int64_t{35}, int64_t{70})),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param)) + "_at_" + std::to_string(std::get<1>(info.param));
@@ -315,4 +362,48 @@ TEST(ApplyCompressionOptimizer, HoldsNoStateForAAfterTheSwitch) {
   EXPECT_TRUE(t.opt.state().count("out.weight.A"));  // not selected: untouched
   EXPECT_TRUE(t.opt.state().count("fc1.weight.B"));
   EXPECT_TRUE(a_impl.expired()) << "A's memory is still held after the switch";
+}
+
+// One spec mixing methods per layer: each layer follows its method's policy, the report names
+// each method, and the exported file alone rebuilds the mixed model in an uncompressed one.
+TEST(MixedMethods, EachLayerItsOwnMethodAndPolicyThroughExport) {
+  const Task task = make_task(8);
+  Trainer t(6, resume_spec("mixed"));
+  EXPECT_EQ(t.compression->policies(), (std::vector<std::string>{"blend", "blend", "prune"}));
+  for (int64_t s = 0; s < 70; ++s) t.step(s, task);
+  const auto report = t.compression->report();
+  ASSERT_EQ(report.size(), 3u);
+  EXPECT_EQ(report[0].method, "lowrank");
+  EXPECT_EQ(report[1].method, "kmeans");
+  EXPECT_EQ(report[2].method, "prune");
+  for (const auto& r : report) EXPECT_EQ(r.phase, "factored") << r.name;
+  EXPECT_TRUE(t.net.has_module("out.weight.score")) << "gradient scores live in the pruned layer's seam";
+
+  const std::string path = ::testing::TempDir() + "/export_mixed.mcz";
+  mc::export_model(path, t.net);
+  mc::Rng other(1234);
+  Net fresh(other);
+  mc::load_exported_model(path, fresh);
+  EXPECT_FALSE(fresh.has_module("out.weight.score")) << "training-only state stays out of the export";
+  mc::NoGradGuard no_grad;
+  const Tensor a = t.net.forward(Var(task.x)).value();
+  const Tensor b = fresh.forward(Var(task.x)).value();
+  for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data()[i], b.data()[i]) << "entry " << i;
+}
+
+TEST(MixedMethods, ARuleThatSelectsNothingOrAPruneLayerWithoutScheduleIsAnError) {
+  mc::Rng rng(2);
+  Net net(rng);
+  mc::CompressionSpec spec;
+  spec.rules = {{{"fc1.weight"}, {}, mc::by_ratio("lowrank", 0.5), ""}, {{"fc9.weight"}, {}, mc::by_ratio("kmeans", 0.25), ""}};
+  EXPECT_THROW(mc::apply_compression(net, spec, 1), mc::ValueError);
+  spec.rules = {{{"fc1.weight"}, {}, mc::by_ratio("lowrank", 0.5), ""}, {{"fc2.weight"}, {}, mc::by_ratio("prune", 0.5), ""}};
+  try {
+    mc::apply_compression(net, spec, 1);
+    FAIL() << "expected ValueError";
+  } catch (const mc::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("sparsity schedule"), std::string::npos) << e.what();
+  }
+  spec.rules[1].policy = "no-such-policy";
+  EXPECT_THROW(mc::apply_compression(net, spec, 1), mc::ValueError);
 }

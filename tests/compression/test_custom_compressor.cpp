@@ -3,8 +3,15 @@
 
 #include <cmath>
 
+#include "matcomp/autograd/ops.h"
+#include "matcomp/compression/apply_compression.h"
+#include "matcomp/compression/export.h"
 #include "matcomp/compression/matrix_compressor.h"
 #include "matcomp/compression/registry.h"
+#include "matcomp/layers/checkpoint.h"
+#include "matcomp/layers/dense.h"
+#include "matcomp/layers/init.h"
+#include "matcomp/layers/sgd.h"
 #include "matcomp/compression/util.h"
 #include "matcomp/core/error.h"
 #include "helpers.h"
@@ -98,4 +105,77 @@ TEST(CustomCompressor, TernaryWorksThroughTheRegistry) {
   auto r = mc::restore_compressed("ternary", {}, factors, c->integer_state());
   EXPECT_EQ(mc_test::max_abs_diff(r->materialize(), c->materialize()), 0.0);
   EXPECT_THROW(mc::compressor_for_ratio("ternary", 30, 20, 0.2), mc::ValueError);  // no ratio rule
+}
+
+// The whole life of a method defined outside the library: selected by a spec, blended and
+// switched by apply_compression, checkpointed mid-blend and resumed bit for bit in a fresh
+// model (the checkpoint alone rebuilds the ternary layer through the module factory and the
+// method registry), exported, and loaded into an uncompressed model for inference.
+namespace {
+class TwoLayer : public mc::Module {
+ public:
+  explicit TwoLayer(mc::Rng& rng) {
+    register_module("fc1", std::make_shared<mc::Dense>(mc::glorot_uniform(12, 24, rng)));
+    register_module("fc2", std::make_shared<mc::Dense>(mc::glorot_uniform(24, 3, rng)));
+  }
+  std::string type() const override { return "TwoLayer"; }
+  mc::Var forward(const mc::Var& x) { return child<mc::Dense>("fc2")->forward(mc::relu(child<mc::Dense>("fc1")->forward(x))); }
+};
+
+struct TernaryRun {
+  mc::Rng rng;
+  TwoLayer net;
+  mc::SGD opt;
+  std::unique_ptr<mc::CompressionController> compression;
+  explicit TernaryRun(uint64_t seed) : rng(seed), net(rng), opt(net, 0.05f, mc::SgdOptions{.momentum = 0.9f}) {
+    mc::CompressionSpec spec;
+    spec.include = {"fc1.weight"};
+    spec.compressor = [](const std::string&, int64_t, int64_t) { return mc::make_compressor("ternary", {}); };
+    spec.schedule = mc::BlendSchedule{10, -1, 5, 0.25};  // blend over steps 10..25
+    compression = mc::apply_compression(net, spec, 3);
+    compression->on_event = nullptr;
+  }
+  float step(int64_t s, const mc::Tensor& x, const std::vector<int32_t>& y) {
+    compression->before_step(s);
+    mc::Var loss = mc::softmax_cross_entropy(net.forward(mc::Var(x)), y);
+    net.zero_grad();
+    loss.backward();
+    compression->after_backward(s);
+    opt.step();
+    compression->after_optimizer_step(s);
+    return loss.value().item();
+  }
+};
+}  // namespace
+
+TEST(CustomCompressor, TernaryThroughApplyCompressionCheckpointResumeExportAndLoad) {
+  ternary::register_ternary();
+  const mc::Tensor x = mc_test::gaussian(64, 12, 4);
+  std::vector<int32_t> y(64);
+  for (size_t i = 0; i < y.size(); ++i) y[i] = static_cast<int32_t>(i % 3);
+  const std::string ckpt = ::testing::TempDir() + "/ternary.safetensors";
+  TernaryRun a(1);
+  std::vector<float> expected;
+  for (int64_t s = 0; s < 35; ++s) {
+    if (s == 17) mc::save_checkpoint(ckpt, a.net, &a.opt, s, &a.rng, nullptr);  // mid-blend
+    const float loss = a.step(s, x, y);
+    if (s >= 17) expected.push_back(loss);
+  }
+  EXPECT_EQ(a.compression->report()[0].method, "ternary");
+  EXPECT_EQ(a.compression->report()[0].phase, "factored");
+  EXPECT_TRUE(a.net.has_parameter("fc1.weight.scale"));
+  EXPECT_EQ(a.net.named_states().size(), 1u);  // the ternary codes, in the registry
+
+  TernaryRun b(77);  // other initial values: everything comes from the checkpoint
+  mc::apply_checkpoint(mc::read_checkpoint(ckpt), b.net, &b.opt, &b.rng, nullptr);
+  for (int64_t s = 17; s < 35; ++s) ASSERT_EQ(b.step(s, x, y), expected[static_cast<size_t>(s - 17)]) << "step " << s;
+
+  const std::string file = ::testing::TempDir() + "/ternary.mcz";
+  mc::export_model(file, a.net);
+  mc::Rng other(5);
+  TwoLayer fresh(other);
+  mc::load_exported_model(file, fresh);
+  mc::NoGradGuard no_grad;
+  const mc::Tensor want = a.net.forward(mc::Var(x)).value(), got = fresh.forward(mc::Var(x)).value();
+  EXPECT_EQ(mc_test::max_abs_diff(want, got), 0.0);
 }

@@ -109,7 +109,7 @@ TEST(Export, ADenseModelAndABlendInProgressReload) {
   EXPECT_TRUE(loaded->has_parameter("local3.weight.A"));
   expect_identical(logits_of(blending, x), logits_of(*loaded, x), "blend");
   for (const mc::ExportedLayer& l : mc::describe_exported_model(temp("blend.mcz")).layers)
-    if (l.name == "local3.weight") EXPECT_EQ(l.phase, "blended");
+    if (l.name == "local3.weight") EXPECT_EQ(l.phase, "blend");
 }
 
 TEST(Export, ThePtbModelReloads) {
@@ -188,9 +188,12 @@ TEST(Export, InconsistentContentsAreRefusedWithTheirName) {
   // A stray tensor, an unknown method, an unknown model type.
   e = rewritten(path, [](mc::ModelFileContents& f) { f.floats.emplace_back("stray", mc::Tensor::zeros({2})); });
   EXPECT_NE(e.find("stray"), std::string::npos) << e;
-  e = rewritten(path, [](mc::ModelFileContents& f) { f.model["compressed"][0]["method"] = "nosuch"; });
+  e = rewritten(path, [](mc::ModelFileContents& f) {
+    for (auto& m : f.model["modules"])
+      if (m["type"] == "CompressedWeight") m["config"]["method"] = "nosuch";
+  });
   EXPECT_NE(e.find("nosuch"), std::string::npos) << e;
-  e = rewritten(path, [](mc::ModelFileContents& f) { f.model["type"] = "Transformer"; });
+  e = rewritten(path, [](mc::ModelFileContents& f) { f.model["root"]["type"] = "Transformer"; });
   EXPECT_NE(e.find("Transformer"), std::string::npos) << e;
 }
 

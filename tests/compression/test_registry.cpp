@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <set>
 
 #include "matcomp/compression/kmeans.h"
 #include "matcomp/compression/registry.h"
@@ -124,4 +126,26 @@ TEST(Registry, RejectsBadInputWithMessagesNamingTheProblem) {
   }
   EXPECT_NE(message_of([] { mc::restore_compressed("lowrank", nlohmann::json::object(), {}, {}); }).find("' is missing"), std::string::npos)
       << message_of([] { mc::restore_compressed("lowrank", nlohmann::json::object(), {}, {}); });
+}
+
+// The methods table of docs/COMPRESSION.md lists exactly the registered methods (the docs'
+// own "ternary" example, registered by test_custom_compressor.cpp in this binary, aside).
+TEST(Registry, DocsMethodTableMatchesTheRegistry) {
+  std::ifstream in(std::string(MATCOMP_SOURCE_DIR) + "/docs/COMPRESSION.md");
+  ASSERT_TRUE(in) << "docs/COMPRESSION.md not found";
+  std::string line;
+  bool in_section = false;
+  std::set<std::string> documented;
+  while (std::getline(in, line)) {
+    if (line.rfind("## ", 0) == 0) in_section = line == "## The methods";
+    if (!in_section || line.rfind("| `", 0) != 0) continue;
+    const size_t end = line.find('`', 3);
+    documented.insert(line.substr(3, end - 3));
+  }
+  std::set<std::string> registered;
+  for (const std::string& m : mc::registered_methods())
+    if (m != "ternary") registered.insert(m);
+  EXPECT_FALSE(documented.empty());
+  EXPECT_EQ(documented, registered) << "update the table under \"## The methods\" in docs/COMPRESSION.md";
+  for (const std::string& m : registered) EXPECT_FALSE(mc::policy_for_method(m).empty()) << m;
 }

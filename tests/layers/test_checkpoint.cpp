@@ -61,7 +61,7 @@ struct TrainingRun {
   }
 
   // The LSTM state is the caller's: it travels as extra tensors.
-  std::map<std::string, NpyArray> state_tensors() const {
+  std::map<std::string, NpyArray> lstm_tensors() const {
     std::map<std::string, NpyArray> out;
     const auto key = [](char kind, size_t l) {  // "h0", "c1", ... (appended: GCC 12 warns on "h" + string)
       std::string k(1, kind);
@@ -108,7 +108,7 @@ TEST(Checkpoint, ResumeIsBitExact) {
   const std::string path = mc::testing::temp_path("resume.safetensors");
   TrainingRun a;
   for (int i = 0; i < 5; ++i) a.train_step();
-  save_checkpoint(path, a.model, &a.opt, a.step, &a.rng, &a.ema, {{"note", "resume test"}}, a.state_tensors());
+  save_checkpoint(path, a.model, &a.opt, a.step, &a.rng, &a.ema, {{"note", "resume test"}}, a.lstm_tensors());
   std::vector<float> expected;
   for (int i = 0; i < 4; ++i) expected.push_back(a.train_step());
 
@@ -234,8 +234,46 @@ TEST(Checkpoint, ReadableByTheDocumentedNumpySnippet) {
   const std::string out_path = mc::testing::temp_path("numpy.out");
   ASSERT_EQ(std::system((python + " " + script + " " + path + " > " + out_path).c_str()), 0);
   const std::string out = read_file(out_path);
-  EXPECT_NE(out.find("matcomp-checkpoint 1 step 42"), std::string::npos) << out;
+  EXPECT_NE(out.find("matcomp-checkpoint 2 step 42"), std::string::npos) << out;
   EXPECT_NE(out.find("model.fc.weight.A float32 [2, 3] 21.5"), std::string::npos) << out;  // |w - 0.1| summed
   EXPECT_NE(out.find("extra.ids int32 [2] 9.0"), std::string::npos) << out;
   EXPECT_NE(out.find("optim.fc.bias.momentum float32 [3] 3.0"), std::string::npos) << out;
+}
+
+// Version 1 kept compression state beside the model ("extra.compression.*" tensors and a
+// rebuild callback); such a file must be refused with its version named, never misread.
+TEST(CheckpointFormat, AVersion1FileIsRefusedNamingTheVersion) {
+  const std::string path = mc::testing::temp_path("v1.safetensors");
+  const nlohmann::json meta = {{"format", "matcomp-checkpoint"}, {"format_version", 1}, {"step", 3}, {"extra", {{"layers", nlohmann::json::array()}}}};
+  write_safetensors(path, {{"matcomp", meta.dump()}},
+                    {{"model.fc.weight.A", to_npy_array(Tensor::zeros({2, 3}))},
+                     {"extra.compression.fc.weight.codes", to_npy_array(std::vector<int32_t>{0, 1}, {2})}});
+  try {
+    read_checkpoint(path);
+    FAIL() << "expected IoError";
+  } catch (const IoError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("format_version 1"), std::string::npos) << what;
+    EXPECT_NE(what.find("reads 2"), std::string::npos) << what;
+  }
+}
+
+// The structure travels in the file: typed states are saved, checked and loaded like the rest.
+TEST(CheckpointFormat, TypedStatesRoundTripAndMismatchesAreListed) {
+  const std::string path = mc::testing::temp_path("states.safetensors");
+  TinyDense a(2, 3);
+  a.module("fc")->register_state("codes", to_npy_array(std::vector<int32_t>{7, -1, 3}, {3}));
+  save_checkpoint(path, a, nullptr, 1, nullptr, nullptr);
+  TinyDense b(2, 3);
+  b.module("fc")->register_state("codes", to_npy_array(std::vector<int32_t>{0, 0, 0}, {3}));
+  apply_checkpoint(read_checkpoint(path), b, nullptr, nullptr, nullptr);
+  EXPECT_EQ(b.state("fc.codes").bytes, a.state("fc.codes").bytes);
+  TinyDense c(2, 3);
+  c.module("fc")->register_state("codes", to_npy_array(std::vector<int32_t>{0, 0}, {2}));
+  try {
+    apply_checkpoint(read_checkpoint(path), c, nullptr, nullptr, nullptr);
+    FAIL() << "expected IoError";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("state.fc.codes"), std::string::npos) << e.what();
+  }
 }
