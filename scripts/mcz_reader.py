@@ -311,12 +311,50 @@ def cifar10_forward(header, floats, integers, images):
     return x @ w["softmax_linear.weight"] + b("softmax_linear")
 
 
+def dump(path):
+    """The file byte by byte: what docs/EXPORT_FORMAT.md's worked example shows."""
+    with open(path, "rb") as f:
+        data = f.read()
+    version, crc = struct.unpack_from("<II", data, 8)
+    payload_size, deflated_size = struct.unpack_from("<QQ", data, 16)
+    print(f"file: {len(data)} bytes")
+    print(f"  0  magic          {data[:8]!r}")
+    print(f"  8  version        {version}")
+    print(f" 12  crc32          {crc:#010x} (zlib.crc32(data[16:]) = {zlib.crc32(data[16:]) & 0xFFFFFFFF:#010x})")
+    print(f" 16  payload size   {payload_size}")
+    print(f" 24  deflated size  {deflated_size} (file size - 32 = {len(data) - 32})")
+    print(f" 32  zlib stream    {data[32:34].hex()} ...")
+    payload = zlib.decompress(data[32:])
+    (header_len,) = struct.unpack_from("<Q", payload, 0)
+    header = json.loads(payload[8 : 8 + header_len])
+    print(f"payload: {len(payload)} bytes; header {header_len} bytes at 8, data at {8 + header_len}")
+    print(f"  model.root: {json.dumps(header['model']['root'])}")
+    for m in header["model"]["modules"]:
+        if m["type"] == "CompressedWeight":
+            c = dict(m["config"])
+            print(f"  model.modules[{m['path']}]: {json.dumps(c)}")
+    pos = 8 + header_len
+    for e in header["entries"]:
+        count = 1
+        for d in e["shape"]:
+            count *= d
+        size = {"f32": 4 * count, "f32_masked": 4 * e.get("count", 0), "int": (count * e.get("bits", 0) + 7) // 8}[e["kind"]]
+        extra = {k: v for k, v in e.items() if k not in ("name", "kind", "shape")}
+        print(f"  @{pos:6d} {size:6d} B  {e['kind']:10s} {e['name']:26s} {e['shape']} {json.dumps(extra) if extra else ''}")
+        pos += size
+    print(f"  end at {pos} = payload size {len(payload)}")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("file")
     ap.add_argument("--input", help="images (N, 3, H, W) .npy: run the Cifar10Cnn forward pass")
     ap.add_argument("--output", help="write the logits here (.npy, float32)")
+    ap.add_argument("--dump", action="store_true", help="print the fixed header and every entry's place in the payload")
     args = ap.parse_args()
+    if args.dump:
+        return dump(args.file)
     try:
         header, floats, integers = read_model_file(args.file)
     except (FormatError, zlib.error, ValueError, KeyError) as e:

@@ -2,7 +2,10 @@
 // progress, the PTB model, and refusal of corrupt or inconsistent files.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "matcomp/autograd/variable.h"
@@ -57,7 +60,12 @@ void expect_identical(const mc::Tensor& a, const mc::Tensor& b, const std::strin
   for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data()[i], b.data()[i]) << what << " entry " << i;
 }
 
-std::string temp(const std::string& name) { return ::testing::TempDir() + "/" + name; }
+// A folder of this process's own: other test binaries write files of the same names.
+std::string temp(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "/matcomp_export_test_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  return dir + "/" + name;
+}
 
 TEST(Export, EveryRegisteredMethodReloadsFromTheFileAlone) {
   const mc::Tensor x = images(5, 8, 3);
