@@ -115,8 +115,6 @@ std::shared_ptr<Module> build(ModelFileContents& c, const std::string& path) {
 }  // namespace
 
 ExportSize export_model(const std::string& path, const Module& model) {
-  MC_CHECK(has_module_type(model.type()), ValueError,
-           "export: model type " << model.type() << " is not registered with the module factory (register_module_type)");
   const std::vector<std::string> skipped = training_only(model);
   ModelFileContents c;
   c.model = describe_structure(model);

@@ -20,7 +20,8 @@ struct ExportSize {
   int64_t dense_float_bytes = 0;  // the same model uncompressed, float32 parameters + buffers
 };
 
-// Writes `model` atomically. Its root type must be registered with the module factory.
+// Writes `model` atomically. load_exported_model(path) needs its root type registered with
+// the module factory; load_exported_model(path, model) does not.
 // Training-only state (pruning scores) is left out.
 ExportSize export_model(const std::string& path, const Module& model);
 
