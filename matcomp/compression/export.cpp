@@ -5,6 +5,7 @@
 
 #include "matcomp/compression/compressed_weight.h"
 #include "matcomp/compression/model_file.h"
+#include "matcomp/compression/module_types.h"
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
 #include "matcomp/layers/module_factory.h"
@@ -88,6 +89,7 @@ void rebuild(Module& model, const nlohmann::json& structure, const std::string& 
 }
 
 ModelFileContents read_contents(const std::string& path, int64_t* file_bytes = nullptr) {
+  register_compression_module_types();  // CompressedWeight must be buildable: a static link may not have run it yet
   const std::string bytes = read_file(path);
   if (file_bytes) *file_bytes = static_cast<int64_t>(bytes.size());
   return decode_model_file(bytes, path);
