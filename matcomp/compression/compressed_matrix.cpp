@@ -43,3 +43,14 @@ double CompressedMatrix::relative_error(const Tensor& a) const {
 }
 
 }  // namespace mc
+
+namespace mc {
+
+int64_t CompressedMatrix::resident_bytes() const {
+  int64_t bytes = 0;
+  for (const Factor& f : factors()) bytes += 4 * f.value.numel();
+  for (const auto& [name, array] : integer_state()) bytes += static_cast<int64_t>(array.bytes.size());
+  return bytes;
+}
+
+}  // namespace mc

@@ -65,6 +65,9 @@ class CompressedMatrix {
   // signs at 1 bit, sparse positions included, seeds at 64 bits.
   virtual int64_t stored_bits() const = 0;
   int64_t stored_bytes() const { return (stored_bits() + 7) / 8; }
+  // Bytes the matrix holds in memory to multiply: its float factors and integer state, plus
+  // whatever it forms once from them (simhash's R S). Default: factors and integer_state().
+  virtual int64_t resident_bytes() const;
 
   // Integer state (codes, masks, supports) for checkpoints and export, as typed arrays.
   virtual std::map<std::string, NpyArray> integer_state() const { return {}; }

@@ -30,6 +30,8 @@ class SimhashMatrix final : public CompressedMatrix {
   // 64-bit seed + k n sign bits + n float32 scales.
   int64_t stored_bits() const override { return 64 + k_ * n_ + 32 * n_; }
   std::map<std::string, NpyArray> integer_state() const override;
+  // The signs, R S (m, n) floats formed once, the scales and the inverse norms.
+  int64_t resident_bytes() const override { return k_ * n_ + 4 * (m_ * n_ + 2 * n_) + 8; }
 
   uint64_t seed() const { return seed_; }
   Tensor projection() const;  // R (m, k), regenerated from the seed
