@@ -113,7 +113,7 @@ TEST(CompareSmoke, Cifar10WritesEveryOutputAndSkipsFinishedBranches) {
   // In the sweep's order (baseline, then the default method order), and printed as a table.
   const std::vector<std::string> order{"none", "lowrank", "simhash", "kmeans", "dictionary", "prune", "prune_grad", "quantize"};
   for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i].at("method"), order[i]) << "row " << i;
-  EXPECT_NE(log.find("method  ratio  achieved_ratio"), std::string::npos) << log;
+  EXPECT_NE(log.find("ratio  achieved_ratio  stored_bytes"), std::string::npos) << log;  // the header, aligned
   EXPECT_LT(log.find("\nnone  "), log.find("\nprune_grad  ")) << log;
   for (const char* plot : {"accuracy_vs_ratio.svg", "accuracy_vs_disk.svg", "training_curves.svg"}) expect_svg(out + "/" + plot);
   // Per-branch logs and the compression report.
