@@ -16,6 +16,7 @@
 #include "matcomp/compression/apply_compression.h"
 #include "matcomp/compression/export.h"
 #include "matcomp/compression/registry.h"
+#include "matcomp/core/error.h"
 #include "matcomp/core/npy.h"
 #include "matcomp/core/rng.h"
 #include "matcomp/layers/cifar10_cnn.h"
