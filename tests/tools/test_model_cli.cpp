@@ -16,6 +16,7 @@
 #include "matcomp/compression/apply_compression.h"
 #include "matcomp/compression/export.h"
 #include "matcomp/compression/registry.h"
+#include "matcomp/core/error.h"
 #include "matcomp/core/npy.h"
 #include "matcomp/core/rng.h"
 #include "matcomp/layers/cifar10_cnn.h"
@@ -24,13 +25,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
+struct Result {
   int code;
   std::string out;
 };
 
-Run run(const std::string& command) {
-  Run r{0, ""};
+Result run(const std::string& command) {
+  Result r{0, ""};
   FILE* p = popen((command + " 2>&1").c_str(), "r");
   std::array<char, 4096> buf;
   while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
@@ -83,10 +84,10 @@ TEST(ModelCli, UsageVersionAndHelp) {
   EXPECT_EQ(run(kTool + " info").code, 2);
   EXPECT_EQ(run(kTool + " info /no/such/file.mcz").code, 2);
   EXPECT_EQ(run(kTool + " frobnicate x").code, 2);
-  const Run version = run(kTool + " --version");
+  const Result version = run(kTool + " --version");
   EXPECT_EQ(version.code, 0);
   EXPECT_NE(version.out.find("format version 2"), std::string::npos) << version.out;
-  const Run help = run(kTool + " eval --help");
+  const Result help = run(kTool + " eval --help");
   EXPECT_EQ(help.code, 0);
   EXPECT_NE(help.out.find("128"), std::string::npos) << help.out;  // the default batch is shown
 }
@@ -94,7 +95,7 @@ TEST(ModelCli, UsageVersionAndHelp) {
 TEST(ModelCli, InfoPrintsTheTableAndRefusesACorruptFile) {
   const std::string dir = scratch();
   const std::string path = tiny_model("kmeans", dir);
-  const Run r = run(kTool + " info " + path);
+  const Result r = run(kTool + " info " + path);
   ASSERT_EQ(r.code, 0) << r.out;
   for (const char* needle : {"local3.weight", "kmeans", "conv1.bias", "file bytes", "resident weight bytes", "bits/weight"})
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
@@ -105,7 +106,7 @@ TEST(ModelCli, InfoPrintsTheTableAndRefusesACorruptFile) {
   }
   bytes[bytes.size() / 2] ^= 0x10;
   std::ofstream(dir + "/bad.mcz", std::ios::binary) << bytes;
-  const Run bad = run(kTool + " info " + dir + "/bad.mcz");
+  const Result bad = run(kTool + " info " + dir + "/bad.mcz");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.out.find("checksum"), std::string::npos) << bad.out;
 }
@@ -113,7 +114,7 @@ TEST(ModelCli, InfoPrintsTheTableAndRefusesACorruptFile) {
 TEST(ModelCli, PredictWritesTheLibrarysLogits) {
   const std::string dir = scratch();
   const std::string path = tiny_model("lowrank", dir), images = tiny_images(dir);
-  const Run r = run(kTool + " predict " + path + " --input " + images + " --output " + dir + "/logits.npy");
+  const Result r = run(kTool + " predict " + path + " --input " + images + " --output " + dir + "/logits.npy");
   ASSERT_EQ(r.code, 0) << r.out;
   const mc::Tensor got = mc::read_npy(dir + "/logits.npy");
   auto model = mc::load_exported_model(path);
@@ -123,7 +124,7 @@ TEST(ModelCli, PredictWritesTheLibrarysLogits) {
   for (int64_t i = 0; i < got.numel(); ++i) EXPECT_EQ(got.data()[i], want.data()[i]);
   // Images of the wrong size: a run-time error naming the shapes.
   mc::write_npy(dir + "/wrong.npy", mc::Tensor::zeros({2, 3, 9, 9}));
-  const Run wrong = run(kTool + " predict " + path + " --input " + dir + "/wrong.npy");
+  const Result wrong = run(kTool + " predict " + path + " --input " + dir + "/wrong.npy");
   EXPECT_EQ(wrong.code, 1);
   EXPECT_NE(wrong.out.find("(N, 3, 8, 8)"), std::string::npos) << wrong.out;
 }
@@ -144,7 +145,7 @@ TEST(ModelCli, PythonReaderMatchesTheLogits) {
     ++tested;
     const std::string path = tiny_model(method, dir);
     ASSERT_EQ(run(kTool + " predict " + path + " --input " + images + " --output " + dir + "/c.npy").code, 0);
-    const Run py = run(std::string(MATCOMP_PYTHON_NUMPY) + " " + MATCOMP_SOURCE_DIR + "/scripts/mcz_reader.py " + path +
+    const Result py = run(std::string(MATCOMP_PYTHON_NUMPY) + " " + MATCOMP_SOURCE_DIR + "/scripts/mcz_reader.py " + path +
                        " --input " + images + " --output " + dir + "/py.npy");
     ASSERT_EQ(py.code, 0) << method << ": " << py.out;
     const mc::Tensor a = mc::read_npy(dir + "/c.npy"), b = mc::read_npy(dir + "/py.npy");
@@ -158,7 +159,7 @@ TEST(ModelCli, PythonReaderMatchesTheLogits) {
     }
     bytes[40] ^= 1;
     std::ofstream(dir + "/bad.mcz", std::ios::binary) << bytes;
-    const Run bad = run(std::string(MATCOMP_PYTHON_NUMPY) + " " + MATCOMP_SOURCE_DIR + "/scripts/mcz_reader.py " + dir + "/bad.mcz");
+    const Result bad = run(std::string(MATCOMP_PYTHON_NUMPY) + " " + MATCOMP_SOURCE_DIR + "/scripts/mcz_reader.py " + dir + "/bad.mcz");
     EXPECT_EQ(bad.code, 1);
     EXPECT_NE(bad.out.find("checksum"), std::string::npos) << bad.out;
   }
@@ -172,7 +173,7 @@ TEST(ModelCli, EvalMatchesTheSweepsResult) {
   if (!data || !fs::exists(fs::path(data) / "cifar10"))
     GTEST_SKIP() << "MATCOMP_DATA does not hold cifar10/: the CIFAR-10 evaluation is not tested";
   const std::string out = scratch() + "/smoke";
-  const Run sweep = run(std::string(MATCOMP_BINARY_DIR) + "/bin/cifar10-compare --data " + data +
+  const Result sweep = run(std::string(MATCOMP_BINARY_DIR) + "/bin/cifar10-compare --data " + data +
                         " --preset smoke --only lowrank --ratios 0.25 --out " + out);
   ASSERT_EQ(sweep.code, 0) << sweep.out;
   int checked = 0;
@@ -181,7 +182,7 @@ TEST(ModelCli, EvalMatchesTheSweepsResult) {
     if (!fs::exists(model) || !fs::exists(result)) continue;
     const nlohmann::json j = nlohmann::json::parse(std::ifstream(result));
     // The smoke preset evaluates the first 256 test images.
-    const Run eval = run(kTool + " eval " + model.string() + " --data " + data + " --limit 256");
+    const Result eval = run(kTool + " eval " + model.string() + " --data " + data + " --limit 256");
     ASSERT_EQ(eval.code, 0) << eval.out;
     double accuracy = -1;
     ASSERT_EQ(std::sscanf(eval.out.c_str(), "accuracy %lf", &accuracy), 1) << eval.out;
