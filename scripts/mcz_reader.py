@@ -201,12 +201,13 @@ def rng_normals(seed, count):
 
 def compressed_layers(header):
     """The compressed weights (blend or factored phase) of the structure description:
-    [{"name", "method", "rows", "cols", "phase", "alpha"}]."""
+    [{"name", "method", "rows", "cols", "phase", "alpha", "settings"}]."""
     out = []
     for m in header["model"].get("modules", []):
         c = m.get("config", {})
         if m["type"] == "CompressedWeight" and c.get("phase", "dense") != "dense":
-            out.append(dict(name=m["path"], method=c["method"], rows=c["rows"], cols=c["cols"], phase=c["phase"], alpha=c["alpha"]))
+            out.append(dict(name=m["path"], method=c["method"], rows=c["rows"], cols=c["cols"], phase=c["phase"], alpha=c["alpha"],
+                            settings=c.get("settings", {})))
     return out
 
 
@@ -239,6 +240,12 @@ def dense_weight(layer, floats, integers):
         w = x @ d
     elif method == "prune":
         w = f("values") * i("mask").astype(np.float64)
+    elif method == "quantize":
+        # W[i, j] = offset[j] + scale[j] * u[code], u = (2 q - top) / top on a grid of 2^bits levels.
+        top = (1 << int(layer["settings"]["bits"])) - 1
+        unit = ((2 * np.arange(top + 1) - top) / top).astype(np.float32).astype(np.float64)
+        codes = i("codes").astype(np.int64).reshape(rows, cols)
+        w = f("offset")[None, :] + f("scale")[None, :] * unit[codes]
     else:
         raise FormatError(f"{name}: this reader does not know method {method}")
     if layer["phase"] == "blend":
