@@ -15,21 +15,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "real_data.h"
 #include "matcomp/core/atomic_file.h"
 
 namespace fs = std::filesystem;
 
+using matcomp_test::data_dir;
+
 namespace {
-
-std::string data_dir() {
-  const char* env = std::getenv("MATCOMP_DATA");
-  if (!env || !*env) return "";  // only $MATCOMP_DATA: no guessed paths
-  const std::string dir = env;
-  return fs::exists(dir + "/cifar10") && fs::exists(dir + "/ptb") ? dir : "";
-}
-
-#define REQUIRE_DATA()                                                                                    \
-  if (data_dir().empty()) GTEST_SKIP() << "real data not found: set MATCOMP_DATA to a folder with cifar10/ and ptb/"
 
 std::string out_dir(const std::string& name) {
   const std::string dir = (fs::temp_directory_path() / ("matcomp-smoke-" + name + "-" + std::to_string(::getpid()))).string();
