@@ -208,14 +208,7 @@ TEST(Checkpoint, CorruptFilesAreReported) {
 
 // The numpy-only reader from docs/CHECKPOINTS.md, run on a file we wrote.
 TEST(Checkpoint, ReadableByTheDocumentedNumpySnippet) {
-  std::string python;
-  for (const char* candidate : {"python3", "/usr/bin/python3"}) {
-    const std::string probe = std::string(candidate) + " -c 'import numpy' > /dev/null 2>&1";
-    if (std::system(probe.c_str()) == 0) {
-      python = candidate;
-      break;
-    }
-  }
+  const std::string python = mc::testing::python_with_numpy();
   if (python.empty()) GTEST_SKIP() << "no python3 with numpy";
   const std::string doc = read_file(std::string(MATCOMP_SOURCE_DIR) + "/docs/CHECKPOINTS.md");
   const size_t begin = doc.find("```python\n"), end = doc.find("```", begin + 10);

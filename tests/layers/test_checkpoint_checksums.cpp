@@ -196,13 +196,7 @@ TEST(CheckpointChecksums, CorruptRngEntryIsNamed) {
 // The numpy + zlib verifier in docs/CHECKPOINTS.md agrees with ours: it accepts a file we
 // wrote and rejects it with one flipped bit in a tensor or an edited step.
 TEST(CheckpointChecksums, DocumentedPythonSnippetVerifiesThem) {
-  std::string python;
-  for (const char* candidate : {"python3", "/usr/bin/python3"}) {  // the first one may be a venv without numpy
-    if (std::system((std::string(candidate) + " -c 'import numpy, zlib' > /dev/null 2>&1").c_str()) == 0) {
-      python = candidate;
-      break;
-    }
-  }
+  const std::string python = mc::testing::python_with_numpy();
   if (python.empty()) GTEST_SKIP() << "no python3 with numpy";
   const std::string doc = read_file(std::string(MATCOMP_SOURCE_DIR) + "/docs/CHECKPOINTS.md");
   const size_t begin = doc.find("```python\n"), end = doc.find("```", begin + 10);

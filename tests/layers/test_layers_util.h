@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "matcomp/autograd/gradcheck.h"
@@ -36,6 +37,14 @@ inline float max_abs_diff(const Tensor& a, const Tensor& b) {
 
 inline std::string temp_path(const std::string& name) {
   return std::string(::testing::TempDir()) + "/matcomp_layers_" + name;
+}
+
+// A python3 that imports numpy ("" when none): the first one on PATH may be a virtual
+// environment without it, so Debian's is tried too.
+inline std::string python_with_numpy() {
+  for (const char* candidate : {"python3", "/usr/bin/python3"})
+    if (std::system((std::string(candidate) + " -c 'import numpy, zlib' > /dev/null 2>&1").c_str()) == 0) return candidate;
+  return "";
 }
 
 }  // namespace mc::testing
