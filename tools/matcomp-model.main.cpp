@@ -28,10 +28,7 @@
 #include "matcomp/layers/cifar10_cnn.h"
 #include "matcomp/layers/ptb_lstm.h"
 #include "matcomp/layers/softmax_loss.h"
-
-#ifndef MATCOMP_VERSION
-#define MATCOMP_VERSION "unknown"
-#endif
+#include "tools/cli/cli_conventions.h"
 
 namespace {
 
@@ -183,13 +180,10 @@ int predict(const Flags& f) {
 
 int main(int argc, char** argv) {
   Flags f;
-  CLI::App app{"Inspect, evaluate and run an exported matcomp model file (.mcz)."};
-  app.set_version_flag("--version", std::string("matcomp-model ") + MATCOMP_VERSION + ", model file format version 2");
+  CLI::App app{"Inspect, evaluate and run an exported matcomp model file (.mcz, model file format version 2)."};
+  mc::cli::setup(app, "matcomp-model");
   app.require_subcommand(1);
-  app.option_defaults()->always_capture_default();
   app.add_option("--threads", f.threads, "threads for OpenMP and OpenBLAS (0: all)");
-  CLI::App* info_cmd = app.add_subcommand("info", "per-layer table (shape, method, stored bytes, bits per weight) and totals");
-  info_cmd->add_option("file", f.file, "model file")->required()->check(CLI::ExistingFile);
   CLI::App* eval_cmd = app.add_subcommand("eval", "accuracy on the CIFAR-10 test set or perplexity on the PTB test set");
   eval_cmd->add_option("file", f.file, "model file")->required()->check(CLI::ExistingFile);
   eval_cmd->add_option("--data", f.data, "data folder holding cifar10/ or ptb/ (default: $MATCOMP_DATA)");
@@ -199,23 +193,13 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("file", f.file, "model file")->required()->check(CLI::ExistingFile);
   predict_cmd->add_option("--input", f.input, "input batch, .npy")->required()->check(CLI::ExistingFile);
   predict_cmd->add_option("--output", f.output, "write the logits here (.npy); otherwise print each row's argmax");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "matcomp-model: " << e.what() << " (see --help)" << std::endl;
-    return 2;
-  }
-  try {
+  CLI::App* info_cmd = app.add_subcommand("info", "per-layer table (shape, method, stored bytes, bits per weight) and totals");
+  info_cmd->add_option("file", f.file, "model file")->required()->check(CLI::ExistingFile);
+  if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;
+  return mc::cli::run("matcomp-model", [&] {
     mc::set_num_threads(f.threads);
     if (info_cmd->parsed()) return info(f);
     if (eval_cmd->parsed()) return eval(f);
     return predict(f);
-  } catch (const std::exception& e) {
-    std::cerr << "matcomp-model: " << e.what() << std::endl;
-    return 1;
-  }
+  });
 }

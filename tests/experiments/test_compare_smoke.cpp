@@ -284,7 +284,7 @@ TEST(CompareSmoke, BadFlagsGiveClearErrors) {
   EXPECT_NE(log.find("preset"), std::string::npos) << log;
   REQUIRE_DATA();
   EXPECT_NE(run("ptb-compare", "--preset smoke --ratios 1.5 --out " + out_dir("bad"), &log), 0);
-  EXPECT_NE(log.find("ratio 1.5 must be in (0, 1)"), std::string::npos) << log;
+  EXPECT_NE(log.find("--ratios: '1.5' is not a ratio in (0, 1)"), std::string::npos) << log;
   EXPECT_NE(run("ptb-compare", "--preset smoke --only svd --out " + out_dir("bad"), &log), 0);
   EXPECT_NE(log.find("unknown method 'svd'"), std::string::npos) << log;
 }

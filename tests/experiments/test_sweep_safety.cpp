@@ -151,8 +151,10 @@ TEST(SweepSafety, TooShortTestFileIsFoundBeforeTraining) {
   mc::write_file_atomically(data + "/ptb/ptb.test.txt", "the company said\nthe market fell\n");
   std::string log;
   EXPECT_NE(run("ptb-compare", "--preset smoke --only lowrank --ratios 0.5 --out " + out, log, data), 0) << log;
-  EXPECT_NE(log.find(data + "/ptb/ptb.test.txt holds 8 tokens"), std::string::npos) << log;
-  EXPECT_NE(log.find("no evaluation window"), std::string::npos) << log;
+  // Next to the official training text the loader knows the official test file's size, so the
+  // cut file is refused as such (and the run's own window check, ExperimentTask::check_data,
+  // stays behind it for corpora of other origins).
+  EXPECT_NE(log.find(data + "/ptb/ptb.test.txt: not the official ptb.test.txt"), std::string::npos) << log;
   EXPECT_FALSE(fs::exists(out + "/prefix")) << "trained before finding it";
   fs::remove_all(data);
   fs::remove_all(out);

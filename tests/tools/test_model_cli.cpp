@@ -86,7 +86,7 @@ TEST(ModelCli, UsageVersionAndHelp) {
   EXPECT_EQ(run(kTool + " frobnicate x").code, 2);
   const Result version = run(kTool + " --version");
   EXPECT_EQ(version.code, 0);
-  EXPECT_NE(version.out.find("format version 2"), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("matcomp-model matcomp "), std::string::npos) << version.out;
   const Result help = run(kTool + " eval --help");
   EXPECT_EQ(help.code, 0);
   EXPECT_NE(help.out.find("128"), std::string::npos) << help.out;  // the default batch is shown
