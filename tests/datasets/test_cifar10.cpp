@@ -14,16 +14,6 @@ using namespace mc::data;
 using namespace mc::data::testing;
 
 namespace {
-
-std::string io_error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const mc::IoError& e) {
-    return e.what();
-  }
-  return "(no IoError)";
-}
-
 // Five small train files (7 records each) and a test file (4 records) with distinct seeds.
 struct SmallCifar {
   std::vector<std::string> train;

@@ -23,16 +23,6 @@ using namespace mc::data::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string io_error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const mc::IoError& e) {
-    return e.what();
-  }
-  return "(no IoError)";
-}
-
 FetchOptions quiet() {
   FetchOptions o;
   o.show_progress = false;

@@ -17,16 +17,6 @@ using namespace mc::data::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string io_error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const mc::IoError& e) {
-    return e.what();
-  }
-  return "(no IoError)";
-}
-
 void write_train(const TempDir& d, int64_t records) {
   for (int i = 1; i <= 5; ++i)
     write_bytes(d / ("data_batch_" + std::to_string(i) + ".bin"), make_cifar_records(records, 10 + static_cast<uint64_t>(i)));

@@ -12,16 +12,6 @@ using namespace mc::data;
 using namespace mc::data::testing;
 
 namespace {
-
-std::string io_error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const mc::IoError& e) {
-    return e.what();
-  }
-  return "(no IoError)";
-}
-
 void write_ptb(const TempDir& d, const std::string& train, const std::string& valid, const std::string& test, bool gz) {
   auto put = [&](const std::string& name, const std::string& text) {
     write_bytes(d / (name + (gz ? ".gz" : "")), gz ? gzip_bytes(text) : text);

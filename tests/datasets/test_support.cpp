@@ -9,12 +9,22 @@
 #include <stdexcept>
 
 #include "matcomp/core/atomic_file.h"
+#include "matcomp/core/error.h"
 #include "matcomp/core/rng.h"
 #include "matcomp/datasets/byte_stream.h"
 
 namespace fs = std::filesystem;
 
 namespace mc::data::testing {
+
+std::string io_error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const mc::IoError& e) {
+    return e.what();
+  }
+  return "(no IoError)";
+}
 
 std::string real_data_dir() {
   static const std::string dir = [] {

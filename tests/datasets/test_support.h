@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,9 @@ namespace mc::data::testing {
 
 // $MATCOMP_DATA when it holds cifar10/ and ptb/, else "" (the tests that need it skip).
 std::string real_data_dir();
+
+// The message of the IoError that fn throws, or "(no IoError)" when it throws none.
+std::string io_error_of(const std::function<void()>& fn);
 
 #define MC_REQUIRE_REAL_DATA()                                                                    \
   do {                                                                                            \
