@@ -91,8 +91,25 @@ float Cifar10Task::train_step(int64_t step, CompressionController* compression) 
   return value;
 }
 
+void Cifar10Task::with_evaluation_weights(const std::function<void()>& use) {
+  if (!ema_) return use();
+  ema_->apply();
+  try {
+    use();
+  } catch (...) {
+    ema_->restore();
+    throw;
+  }
+  ema_->restore();
+}
+
 double Cifar10Task::evaluate() {
-  if (ema_) ema_->apply();
+  double accuracy = 0;
+  with_evaluation_weights([&] { accuracy = evaluate_current_weights(); });
+  return accuracy;
+}
+
+double Cifar10Task::evaluate_current_weights() {
   model_->train(false);
   NoGradGuard no_grad;
   data::Cifar10Loader loader(test_, recipe_.batch, false, 0);
@@ -116,7 +133,6 @@ double Cifar10Task::evaluate() {
   }
   if (parallel_) parallel_->comm().allreduce_sum(counts, 2);
   model_->train(true);
-  if (ema_) ema_->restore();
   return static_cast<double>(counts[0]) / static_cast<double>(counts[1]);
 }
 

@@ -47,11 +47,13 @@ class Cifar10Task final : public ExperimentTask {
   float train_step(int64_t step, CompressionController* compression) override;
   double learning_rate(int64_t step) const override;
   double evaluate() override;
+  void with_evaluation_weights(const std::function<void()>& use) override;
   double infer_ms() override;
   void save(const std::string& path, int64_t step, const nlohmann::json& extra = {}) override;
   int64_t load(const std::string& path, const ExtraCheck& check_extra = {}) override;
 
  private:
+  double evaluate_current_weights();  // evaluate() without choosing the weights
   std::string dir_;
   Cifar10Recipe recipe_;
   data::Cifar10Split train_, test_;

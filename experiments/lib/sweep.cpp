@@ -439,7 +439,8 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
       ranks.wait();  // rank 0 exports and writes the result
       continue;
     }
-    const ExportSize disk = export_model(dir + "/model.mcz", task.model());
+    ExportSize disk;  // the weights result.json scores (the moving average where the recipe keeps one)
+    task.with_evaluation_weights([&] { disk = export_model(dir + "/model.mcz", task.model()); });
     nlohmann::json result = {{"method", b.method}, {"ratio", b.ratio}, {"steps", p.total_steps},
                              {"final_loss", final_loss}, {task.metric(), metric}, {"infer_ms", infer},
                              {"disk_bytes", disk.file_bytes}, {"dense_model_bytes", disk.dense_float_bytes},

@@ -54,6 +54,10 @@ class ExperimentTask {
 
   // The test metric (with the weight moving average where the recipe uses one).
   virtual double evaluate() = 0;
+  // Runs `use` while the model holds the weights evaluate() measures (the moving average where
+  // the recipe keeps one), then puts the training weights back, also when `use` throws. The
+  // sweep exports inside it, so the shipped model file scores what result.json reports.
+  virtual void with_evaluation_weights(const std::function<void()>& use) { use(); }
   // Milliseconds for one inference batch (the recipe's batch), median of a few.
   virtual double infer_ms() = 0;
 
