@@ -38,6 +38,7 @@ struct Flags {
   int64_t limit = 0;
   int64_t batch = 128;
   std::string input, output;
+  std::string inference = "fastest";
   int threads = 0;
 };
 
@@ -52,18 +53,21 @@ std::string human_bytes(int64_t bytes) {
 int info(const Flags& f) {
   const mc::ExportedModelInfo info = mc::describe_exported_model(f.file);
   std::printf("%s: %s\n\n", f.file.c_str(), info.type.c_str());
-  std::printf("%-28s %-16s %-11s %14s %12s\n", "layer", "shape", "method", "stored bytes", "bits/weight");
+  std::printf("%-28s %-16s %-11s %14s %12s  %s\n", "layer", "shape", "method", "stored bytes", "bits/weight", "inference");
   int64_t stored_bits = 0;
   for (const mc::ExportedLayer& l : info.layers) {
     const std::string method = l.phase == "blended" ? l.method + " (blend)" : l.method;
-    std::printf("%-28s %-16s %-11s %14lld %12.3f\n", l.name.c_str(), mc::to_string(l.shape).c_str(), method.c_str(),
-                static_cast<long long>((l.stored_bits + 7) / 8), l.bits_per_weight());
+    const char* path = l.method == "dense" ? "" : l.infers_through_dense ? "dense, formed once" : "own product";
+    std::printf("%-28s %-16s %-11s %14lld %12.3f  %s\n", l.name.c_str(), mc::to_string(l.shape).c_str(), method.c_str(),
+                static_cast<long long>((l.stored_bits + 7) / 8), l.bits_per_weight(), path);
     stored_bits += l.stored_bits;
   }
   std::printf("\n%-36s %14lld  (%s)\n", "file bytes", static_cast<long long>(info.file_bytes), human_bytes(info.file_bytes).c_str());
   std::printf("%-36s %14lld  (%s)\n", "stored weight bytes (sum of the table)", static_cast<long long>((stored_bits + 7) / 8),
               human_bytes((stored_bits + 7) / 8).c_str());
-  std::printf("%-36s %14lld  (%s)\n", "resident weight bytes when loaded", static_cast<long long>(info.resident_bytes),
+  std::printf("%-36s %14lld  (%s)\n", "resident bytes, fastest inference", static_cast<long long>(info.fastest_resident_bytes),
+              human_bytes(info.fastest_resident_bytes).c_str());
+  std::printf("%-36s %14lld  (%s)\n", "resident bytes, own products", static_cast<long long>(info.resident_bytes),
               human_bytes(info.resident_bytes).c_str());
   std::printf("%-36s %14lld  (%s)\n", "dense float32 model bytes", static_cast<long long>(info.dense_float_bytes),
               human_bytes(info.dense_float_bytes).c_str());
@@ -113,8 +117,15 @@ int eval_ptb(mc::PtbLstm& model, const Flags& f) {
   return 0;
 }
 
+// The model of the file, multiplying on the path --inference names.
+std::shared_ptr<mc::Module> load(const Flags& f) {
+  std::shared_ptr<mc::Module> model = mc::load_exported_model(f.file);
+  mc::set_inference_path(*model, f.inference == "product" ? mc::InferencePath::Product : mc::InferencePath::Fastest);
+  return model;
+}
+
 int eval(const Flags& f) {
-  const std::shared_ptr<mc::Module> model = mc::load_exported_model(f.file);
+  const std::shared_ptr<mc::Module> model = load(f);
   if (auto* cnn = dynamic_cast<mc::Cifar10Cnn*>(model.get())) return eval_cifar10(*cnn, f);
   if (auto* lm = dynamic_cast<mc::PtbLstm*>(model.get())) return eval_ptb(*lm, f);
   throw mc::ValueError(f.file + ": no test set for a model of type " + model->type() + " (eval knows Cifar10Cnn and PtbLstm)");
@@ -141,7 +152,7 @@ std::vector<int32_t> token_ids(const mc::NpyArray& a, int64_t vocab, const std::
 }
 
 int predict(const Flags& f) {
-  const std::shared_ptr<mc::Module> model = mc::load_exported_model(f.file);
+  const std::shared_ptr<mc::Module> model = load(f);
   mc::NoGradGuard no_grad;
   mc::Tensor logits;
   if (auto* cnn = dynamic_cast<mc::Cifar10Cnn*>(model.get())) {
@@ -189,10 +200,15 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--data", f.data, "data folder holding cifar10/ or ptb/ (default: $MATCOMP_DATA)");
   eval_cmd->add_option("--limit", f.limit, "CIFAR-10: first N test images; PTB: first N windows (0: all)")->check(CLI::NonNegativeNumber);
   eval_cmd->add_option("--batch", f.batch, "CIFAR-10: images per forward pass")->check(CLI::PositiveNumber);
+  const std::string inference_help =
+      "fastest: each method's own product where it beats a dense matrix, else a dense matrix formed once at load; "
+      "product: the own products only (least memory)";
+  eval_cmd->add_option("--inference", f.inference, inference_help)->check(CLI::IsMember({"fastest", "product"}));
   CLI::App* predict_cmd = app.add_subcommand("predict", "logits for a .npy batch: images (N, C, H, W) float, or token ids (T, B) int");
   predict_cmd->add_option("file", f.file, "model file")->required()->check(CLI::ExistingFile);
   predict_cmd->add_option("--input", f.input, "input batch, .npy")->required()->check(CLI::ExistingFile);
   predict_cmd->add_option("--output", f.output, "write the logits here (.npy); otherwise print each row's argmax");
+  predict_cmd->add_option("--inference", f.inference, inference_help)->check(CLI::IsMember({"fastest", "product"}));
   CLI::App* info_cmd = app.add_subcommand("info", "per-layer table (shape, method, stored bytes, bits per weight) and totals");
   info_cmd->add_option("file", f.file, "model file")->required()->check(CLI::ExistingFile);
   if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;

@@ -69,6 +69,12 @@ class CompressedMatrix {
   // whatever it forms once from them (simhash's R S). Default: factors and integer_state().
   virtual int64_t resident_bytes() const;
 
+  // Inference of a loaded model: true where multiplying through this product is faster than
+  // one dense sgemm with a dense Â formed once, so the product is kept at inference. Default
+  // false: the default multiply() materializes Â on every call anyway. Measured per method
+  // with BM_Infer_Local3 (docs/PERFORMANCE.md, "Inference of a loaded model").
+  virtual bool product_beats_dense() const { return false; }
+
   // Integer state (codes, masks, supports) for checkpoints and export, as typed arrays.
   virtual std::map<std::string, NpyArray> integer_state() const { return {}; }
 

@@ -120,6 +120,7 @@ std::shared_ptr<CompressedWeight> CompressedWeight::from_config(const nlohmann::
 }
 
 void CompressedWeight::on_values_loaded() {
+  inference_dense_ = Var();
   if (phase_ == Phase::Dense) return;
   const nlohmann::json layout = matrix_ ? config() : pending_;
   std::map<std::string, Tensor> factors;
@@ -161,16 +162,48 @@ std::vector<Var> CompressedWeight::factor_vars() {
   return vars;
 }
 
+void CompressedWeight::set_inference_path(InferencePath path) {
+  inference_path_ = path;
+  inference_dense_ = Var();
+}
+
+bool CompressedWeight::infers_through_dense() const {
+  return inference_path_ == InferencePath::Fastest && phase_ == Phase::Factored && matrix_ && !matrix_->product_beats_dense();
+}
+
+int64_t CompressedWeight::inference_resident_bytes() const {
+  if (phase_ == Phase::Dense) return 4 * rows_ * cols_;
+  int64_t bytes = matrix_->resident_bytes();
+  if (phase_ == Phase::Blend) bytes += 4 * rows_ * cols_;  // A
+  if (infers_through_dense()) bytes += 4 * rows_ * cols_;
+  return bytes;
+}
+
+const Var* CompressedWeight::inference_dense() {
+  if (!infers_through_dense() || is_training() || grad_enabled()) {
+    inference_dense_ = Var();  // this forward may train: a kept Â would go stale
+    return nullptr;
+  }
+  if (!inference_dense_.defined()) inference_dense_ = Var(matrix_->materialize());
+  return &inference_dense_;
+}
+
 Var CompressedWeight::multiply(const Var& x) {
   if (phase_ == Phase::Dense) return matmul(x, own_parameter("A"));
-  if (phase_ == Phase::Factored) return compressed_multiply(x, matrix_, factor_vars());
+  if (phase_ == Phase::Factored) {
+    if (const Var* w = inference_dense()) return matmul(x, *w);
+    return compressed_multiply(x, matrix_, factor_vars());
+  }
   const float a = static_cast<float>(alpha_);
   return add(scale(matmul(x, own_parameter("A")), a), scale(compressed_multiply(x, matrix_, factor_vars()), 1.0f - a));
 }
 
 Var CompressedWeight::affine(const Var& x, const Var& bias) {
   if (phase_ == Phase::Dense) return mc::affine(x, own_parameter("A"), bias);  // as DenseWeight: one sgemm
-  if (phase_ == Phase::Factored) return compressed_affine(x, matrix_, factor_vars(), bias);
+  if (phase_ == Phase::Factored) {
+    if (const Var* w = inference_dense()) return mc::affine(x, *w, bias);
+    return compressed_affine(x, matrix_, factor_vars(), bias);
+  }
   return add(multiply(x), bias);
 }
 
@@ -182,6 +215,7 @@ Var CompressedWeight::dense() {
 }
 
 void CompressedWeight::after_optimizer_step() {
+  inference_dense_ = Var();
   if (matrix_) matrix_->after_optimizer_step();
 }
 

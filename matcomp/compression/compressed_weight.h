@@ -23,6 +23,13 @@
 namespace mc {
 
 enum class Phase { Dense, Blend, Factored };
+
+// How a factored weight multiplies at inference (eval mode, no gradients):
+//   Product        through the method's own product, holding only the factors (least memory)
+//   Fastest        the product where it beats one dense sgemm (CompressedMatrix::
+//                  product_beats_dense), else a dense Â formed once at the first such forward
+//                  and kept beside the factors (more memory, the speed of the dense model)
+enum class InferencePath { Product, Fastest };
 const char* phase_name(Phase p);
 Phase phase_from_name(const std::string& s);  // ValueError for an unknown name
 
@@ -56,6 +63,17 @@ class CompressedWeight : public Weight {
   void set_rel_error(double e) { rel_error_ = e; }
   Var a() { return own_parameter("A"); }  // dense and blend phases
 
+  // Inference path (Product by default; load_exported_model sets Fastest). The dense Â of
+  // Fastest is dropped by any forward in training mode or with gradients, by a load and by an
+  // optimizer step, so training a loaded model never multiplies with a stale Â; it is formed
+  // again at the next inference forward. Edit factor values by hand only after set_inference_path.
+  void set_inference_path(InferencePath path);
+  InferencePath inference_path() const { return inference_path_; }
+  bool infers_through_dense() const;  // Fastest chose a dense Â for this method
+  // Bytes held to multiply at inference on the chosen path: the factors (and a blend's A),
+  // plus the dense Â where the path forms one.
+  int64_t inference_resident_bytes() const;
+
   // The method re-imposes its structure after an optimizer step (pruning masks).
   void after_optimizer_step();
   // Re-reads the matrix's integer state into the registry's states: call after changing it
@@ -64,6 +82,7 @@ class CompressedWeight : public Weight {
 
  private:
   void register_matrix();
+  const Var* inference_dense();  // the dense Â to multiply with now, or null for the product
   std::vector<Var> factor_vars();
 
   int64_t rows_ = 0, cols_ = 0;
@@ -71,6 +90,8 @@ class CompressedWeight : public Weight {
   double alpha_ = 1.0, rel_error_ = 0.0;
   ParamGroup group_;
   std::shared_ptr<CompressedMatrix> matrix_;
+  InferencePath inference_path_ = InferencePath::Product;
+  Var inference_dense_;     // Fastest's Â, formed once (undefined while not held)
   nlohmann::json pending_;  // from_config: method, settings, factor layout until the values arrive
 };
 

@@ -111,6 +111,7 @@ std::shared_ptr<Module> build(ModelFileContents& c, const std::string& path) {
   rebuild(*model, s, path);
   load_values(*model, c, path);
   model->train(false);
+  set_inference_path(*model, InferencePath::Fastest);
   return model;
 }
 
@@ -150,6 +151,11 @@ void load_exported_model(const std::string& path, Module& model) {
   ModelFileContents c = read_contents(path);
   rebuild(model, c.model, path);
   load_values(model, c, path);
+  set_inference_path(model, InferencePath::Fastest);
+}
+
+void set_inference_path(Module& model, InferencePath path) {
+  for (auto& [name, w] : compressed_weights(model)) w->set_inference_path(path);
 }
 
 ExportedModelInfo describe_model(const Module& model) {
@@ -165,9 +171,11 @@ ExportedModelInfo describe_model(const Module& model) {
       row.stored_bits += 32 * row.weights;  // the blend still holds A
       resident += 4 * row.weights;
     }
+    row.infers_through_dense = w->phase() == Phase::Factored && !m.product_beats_dense();
     info.layers.push_back(row);
     info.dense_float_bytes += 4 * row.weights;
     info.resident_bytes += resident;
+    info.fastest_resident_bytes += resident + (row.infers_through_dense ? 4 * row.weights : 0);
   }
   const auto inside_compressed = [&](const std::string& name) {
     for (const auto& [w_name, w] : weights)
@@ -179,6 +187,7 @@ ExportedModelInfo describe_model(const Module& model) {
     info.layers.push_back({name, t.shape(), "dense", "", 32 * t.numel(), t.numel()});
     info.dense_float_bytes += 4 * t.numel();
     info.resident_bytes += 4 * t.numel();
+    info.fastest_resident_bytes += 4 * t.numel();
   };
   for (const auto& [name, var] : model.named_parameters()) plain(name, var.value());
   for (const auto& [name, t] : model.named_buffers()) plain(name, t);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "matcomp/compression/compressed_weight.h"
 #include "matcomp/core/tensor.h"
 #include "matcomp/layers/module.h"
 
@@ -40,6 +41,7 @@ struct ExportedLayer {
   std::string phase;    // "factored", "blend" or "" for plain tensors
   int64_t stored_bits = 0;  // the method's honest count (CompressedMatrix::stored_bits), 32 per float otherwise
   int64_t weights = 0;      // entries of the dense shape
+  bool infers_through_dense = false;  // on the fastest path, a dense matrix formed once (else its own product)
   double bits_per_weight() const { return weights > 0 ? static_cast<double>(stored_bits) / static_cast<double>(weights) : 0.0; }
 };
 
@@ -48,8 +50,13 @@ struct ExportedModelInfo {
   std::vector<ExportedLayer> layers;
   int64_t file_bytes = 0;
   int64_t dense_float_bytes = 0;  // the model uncompressed
-  int64_t resident_bytes = 0;     // what the loaded model holds in memory for its weights
+  int64_t resident_bytes = 0;     // held in memory for the weights, multiplying through the methods' own products
+  int64_t fastest_resident_bytes = 0;  // the same on the fastest path (InferencePath::Fastest, the loader's default)
 };
+
+// Every compressed weight of `model` multiplies at inference on `path` (compressed_weight.h).
+// load_exported_model sets Fastest; Product keeps only the factors in memory.
+void set_inference_path(Module& model, InferencePath path);
 
 // Loads the file (all checks of load_exported_model) and describes it.
 ExportedModelInfo describe_exported_model(const std::string& path);

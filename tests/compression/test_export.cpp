@@ -86,6 +86,8 @@ TEST(Export, EveryRegisteredMethodReloadsFromTheFileAlone) {
     const std::shared_ptr<mc::Module> loaded = mc::load_exported_model(path);
     ASSERT_EQ(loaded->type(), "Cifar10Cnn");
     EXPECT_TRUE(loaded->has_parameter("local3.bias"));
+    // Bit for bit through the same products (the loader's fastest path: test_inference_path.cpp).
+    mc::set_inference_path(*loaded, mc::InferencePath::Product);
     expect_identical(logits_of(model, x), logits_of(*loaded, x), method);
     // The table: both compressed weights under their method, their bits below 32.
     const mc::ExportedModelInfo info = mc::describe_exported_model(path);

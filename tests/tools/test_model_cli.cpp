@@ -97,7 +97,7 @@ TEST(ModelCli, InfoPrintsTheTableAndRefusesACorruptFile) {
   const std::string path = tiny_model("kmeans", dir);
   const Result r = run(kTool + " info " + path);
   ASSERT_EQ(r.code, 0) << r.out;
-  for (const char* needle : {"local3.weight", "kmeans", "conv1.bias", "file bytes", "resident weight bytes", "bits/weight"})
+  for (const char* needle : {"local3.weight", "kmeans", "conv1.bias", "file bytes", "resident bytes, fastest inference", "resident bytes, own products", "own product", "bits/weight"})
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
   std::string bytes;
   {
