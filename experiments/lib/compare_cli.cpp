@@ -162,11 +162,9 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
   std::vector<double> ratio_list;
   std::vector<uint64_t> seed_list;
   for (const std::string& r : split_list(ratios)) {
-    char* end = nullptr;
-    const double v = std::strtod(r.c_str(), &end);
-    if (end == r.c_str() || *end != '\0' || !(v > 0 && v < 1))
-      return cli::usage_error(task_name + "-compare", "--ratios: '" + r + "' is not a ratio in (0, 1)");
-    ratio_list.push_back(v);
+    const std::optional<double> v = parse_ratio(r);
+    if (!v) return cli::usage_error(task_name + "-compare", "--ratios: '" + r + "' is not a ratio in (0, 1)");
+    ratio_list.push_back(*v);
   }
   for (const std::string& item : split_list(seeds)) {
     char* end = nullptr;

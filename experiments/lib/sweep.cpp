@@ -37,6 +37,13 @@ std::vector<std::string> all_methods() {
   return methods;
 }
 
+std::optional<double> parse_ratio(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !(v > 0 && v < 1)) return std::nullopt;
+  return v;
+}
+
 std::vector<LayerMethod> parse_layer_methods(const std::vector<std::string>& layers) {
   std::vector<LayerMethod> out;
   size_t with_method = 0;
@@ -55,10 +62,9 @@ std::vector<LayerMethod> parse_layer_methods(const std::vector<std::string>& lay
              "--layers: '" << entry << "' is not pattern=method:ratio (e.g. local3.weight=lowrank:0.25)");
     LayerMethod lm{entry.substr(0, eq), entry.substr(eq + 1, colon - eq - 1), 0.0};
     const std::string ratio = entry.substr(colon + 1);
-    char* end = nullptr;
-    lm.ratio = std::strtod(ratio.c_str(), &end);
-    MC_CHECK(end != ratio.c_str() && *end == '\0' && lm.ratio > 0 && lm.ratio < 1, ValueError,
-             "--layers: '" << entry << "': ratio '" << ratio << "' must be a number in (0, 1)");
+    const std::optional<double> parsed = parse_ratio(ratio);
+    MC_CHECK(parsed, ValueError, "--layers: '" << entry << "': ratio '" << ratio << "' must be a number in (0, 1)");
+    lm.ratio = *parsed;
     MC_CHECK(std::find(known.begin(), known.end(), lm.method) != known.end(), ValueError,
              "--layers: '" << entry << "': unknown method '" << lm.method << "' (known: " << [&] {
                std::string s;

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,8 @@ struct LayerMethod {
 // The per-layer methods of --layers entries "pattern=method:ratio"; empty when no entry names
 // a method (plain patterns). ValueError naming the entry for a malformed or mixed list.
 std::vector<LayerMethod> parse_layer_methods(const std::vector<std::string>& layers);
+// A compression ratio written as text ("0.25"): a number in (0, 1), else nullopt.
+std::optional<double> parse_ratio(const std::string& text);
 // ValueError for an unknown method, a ratio outside (0, 1), or two ratios giving one branch.
 std::vector<Branch> make_branches(const std::vector<std::string>& methods, const std::vector<double>& ratios);
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "matcomp/compression/bit_packing.h"
+#include "matcomp/core/crc32_zlib.h"
 #include "matcomp/core/error.h"
 
 namespace mc {
@@ -82,17 +83,6 @@ bool looks_like_version_1(std::string_view bytes) {
 
 }  // namespace
 
-uint32_t crc32_of(std::string_view bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  // zlib's length argument is a uInt: feed large inputs in pieces.
-  for (size_t at = 0; at < bytes.size();) {
-    const size_t piece = std::min<size_t>(bytes.size() - at, 1u << 30);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + at), static_cast<uInt>(piece));
-    at += piece;
-  }
-  return static_cast<uint32_t>(crc);
-}
-
 std::string encode_model_file(const ModelFileContents& contents) {
   nlohmann::json entries = nlohmann::json::array();
   std::string data;
@@ -149,7 +139,7 @@ std::string encode_model_file(const ModelFileContents& contents) {
   covered += deflated;
   std::string file(kMagic, sizeof kMagic);
   put<uint32_t>(file, kModelFileVersion);
-  put<uint32_t>(file, crc32_of(covered));
+  put<uint32_t>(file, crc32_zlib(covered));
   return file + covered;
 }
 
@@ -167,7 +157,7 @@ ModelFileContents decode_model_file(std::string_view bytes, const std::string& s
   MC_CHECK(bytes.size() >= kFixedHeader, IoError,
            source << ": truncated: " << bytes.size() << " bytes, the fixed header alone is " << kFixedHeader);
   const auto stored_crc = get<uint32_t>(bytes, 12);
-  const uint32_t crc = crc32_of(bytes.substr(16));
+  const uint32_t crc = crc32_zlib(bytes.substr(16));
   MC_CHECK(crc == stored_crc, IoError,
            source << ": checksum mismatch (CRC-32 of bytes 16.." << bytes.size() << " is " << crc << ", the file says "
                   << stored_crc << "): the file is corrupt or truncated");

@@ -38,7 +38,4 @@ std::string encode_model_file(const ModelFileContents& contents);
 // format version (named), CRC mismatch, truncation, inconsistent lengths or shapes.
 ModelFileContents decode_model_file(std::string_view bytes, const std::string& source);
 
-// The CRC-32 (zlib's, the one Python's zlib.crc32 computes) of `bytes`.
-uint32_t crc32_of(std::string_view bytes);
-
 }  // namespace mc
