@@ -21,6 +21,7 @@ struct Series {
   std::string method = {};         // the style key (method_style.h); empty: the label is the key
   double opacity = 1;              // < 1: drawn faint (raw values behind their smoothed curve)
   bool in_legend = true;
+  size_t marker_every = 1;         // markers on every n-th point only (dense curves)
 };
 
 struct Line {
