@@ -441,8 +441,8 @@ void render_panel(std::ostringstream& o, const Figure& f, double width, double t
 }  // namespace
 
 void PlotSize::apply(Figure& f) const {
-  f.width = static_cast<int>(std::lround(width_in * kPxPerInch));
-  f.height = static_cast<int>(std::lround((height_in > 0 ? height_in : 0.61 * width_in) * kPxPerInch));
+  f.width = width_in * kPxPerInch;
+  f.height = (height_in > 0 ? height_in : 0.61 * width_in) * kPxPerInch;
   f.font_pt = font_pt;
 }
 

@@ -41,7 +41,7 @@ struct Figure {
   std::vector<Series> series;
   std::vector<Line> horizontal;  // e.g. the uncompressed baseline
   std::vector<Line> vertical;    // e.g. "compression begins"
-  int width = 720, height = 440;  // CSS pixels, 96 per inch (7.5 x 4.58 in)
+  double width = 720, height = 440;  // CSS pixels, 96 per inch (7.5 x 4.58 in)
   bool log_y = false;  // e.g. perplexity, whose log is the loss
   std::vector<Band> bands = {};
   double font_pt = 9;  // text size on the page; margins, lines and markers follow it

@@ -616,8 +616,8 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
     evaluated.y_label = readable_metric_name(metric_name);
     for (auto& s : evaluated.series) s.in_legend = false;  // the loss panel's legend names them
     // Two panels in a page of 1.6 single figures' height.
-    panels[0].height = static_cast<int>(0.85 * panels[0].height);
-    evaluated.height = static_cast<int>(0.75 * evaluated.height);
+    panels[0].height *= 0.85;
+    evaluated.height *= 0.75;
     panels.push_back(evaluated);
   }
   plot::write_svg_and_pdf(out_dir + "/training_curves.svg", plot::render_svg(panels));
