@@ -55,7 +55,7 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
 // per-decade set that still gives `min_count` ticks wins; a range shorter than a factor
 // of about 2 (perplexity 105 to 200, files of 8 to 17 MB) gets evenly spaced values instead,
 // which a log axis places fine and which say more than one lone "10".
-std::vector<double> log_ticks(double lo, double hi, size_t min_count) {
+std::vector<double> log_ticks(double lo, double hi, size_t min_count, int linear_count = 6) {
   static const std::vector<std::vector<double>> kMantissas = {{1.0}, {1.0, 2.0, 5.0}, {1.0, 1.5, 2.0, 3.0, 5.0, 7.0}};
   for (const auto& mantissas : kMantissas) {
     std::vector<double> ticks;
@@ -67,7 +67,7 @@ std::vector<double> log_ticks(double lo, double hi, size_t min_count) {
     if (ticks.size() >= min_count) return ticks;
   }
   std::vector<double> ticks;
-  for (double t : nice_ticks(std::pow(10.0, lo), std::pow(10.0, hi), 6))
+  for (double t : nice_ticks(std::pow(10.0, lo), std::pow(10.0, hi), linear_count))
     if (t > 0) ticks.push_back(t);
   return ticks;
 }
@@ -190,15 +190,21 @@ void render_panel(std::ostringstream& o, const Figure& f, double width, double t
   x0 -= pad_x;
   x1 += pad_x;
 
-  // Y ticks first: their labels' width sets the left margin.
+  // The plot area: the title above, tick labels and the x label below (and a legend below
+  // the plot where it goes there), y tick labels at the left (their width sets the margin).
   const double title_h = with_title && !f.title.empty() ? 3.3 * font : 1.2 * font;
   const double top = top_y + title_h, bottom = 4.6 * font;
-  const double ph = height - title_h - bottom;
-  const int y_count = std::clamp(static_cast<int>(ph / (3 * font)), 3, 6);
-  const std::vector<double> yt = f.log_y ? log_ticks(y0, y1, 4) : nice_ticks(y0, y1, y_count);
-  double label_w = 0;
-  for (double t : yt) label_w = std::max(label_w, text_width(fmt(t), font));
-  const double left = 1.9 * font + label_w + 0.6 * font;
+  double ph = 0, left = 0;
+  std::vector<double> yt;
+  const auto set_height = [&](double below) {
+    ph = height - title_h - bottom - below;
+    const int y_count = std::clamp(static_cast<int>(ph / (3 * font)), 3, 6);
+    yt = f.log_y ? log_ticks(y0, y1, 4) : nice_ticks(y0, y1, y_count);
+    double label_w = 0;
+    for (double t : yt) label_w = std::max(label_w, text_width(fmt(t), font));
+    left = 1.9 * font + label_w + 0.6 * font;
+  };
+  set_height(0);
 
   // Legend entries, and the box they need.
   std::vector<size_t> entries;
@@ -276,16 +282,32 @@ void render_panel(std::ostringstream& o, const Figure& f, double width, double t
     for (const auto& [x, y] : obstacles) n += r.contains(x, y);
     return n;
   };
+  // Three layouts, the first that works: the legend inside the plot in a corner without data;
+  // outside on the right when that leaves the plot most of the width; else below the plot, in
+  // as many columns as fit (narrow paper figures).
   Rect legend{0, 0, 0, 0};
-  bool legend_outside = false;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    legend_outside = attempt == 1;
-    right = 0.9 * font + (legend_outside ? legend_w + 0.8 * font : 0);
+  size_t legend_columns = 1;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const bool outside = attempt == 1, below = attempt == 2;
+    const double column_w = legend_w - 0.5 * font;
+    legend_columns = below ? std::max<size_t>(1, static_cast<size_t>((width - 1.8 * font) / column_w)) : 1;
+    legend_columns = std::min(legend_columns, std::max<size_t>(1, entries.size()));
+    const size_t rows = below ? (entries.size() + legend_columns - 1) / legend_columns : 0;
+    const double below_h = below ? static_cast<double>(rows) * row_h + 0.8 * font : 0;
+    set_height(below_h);
+    right = 0.9 * font + (outside ? legend_w + 0.8 * font : 0);
     pw = width - left - right;
     collect_obstacles();
     if (entries.empty()) break;
-    if (legend_outside) {
+    if (outside) {
+      if (pw < 0.55 * width) continue;  // the plot would be squeezed: below instead
       legend = {left + pw + 0.8 * font, top, left + pw + 0.8 * font + legend_w, top + legend_h};
+      break;
+    }
+    if (below) {
+      const double w = static_cast<double>(legend_columns) * column_w + 0.5 * font;
+      const double x = std::max(0.3 * font, std::min(left + pw / 2 - w / 2, width - w - 0.3 * font));
+      legend = {x, top + ph + bottom - 0.2 * font, x + w, top + ph + bottom + below_h - 0.6 * font};
       break;
     }
     const double inset = 0.4 * font;
@@ -308,11 +330,12 @@ void render_panel(std::ostringstream& o, const Figure& f, double width, double t
   if (!entries.empty()) taken.push_back(legend);
 
   // The title centres over the plot area, moved as far as a long title needs to stay on the
-  // page, and set smaller if it is wider than the page (bold: about 0.6 em a character).
+  // page, and set smaller if it is wider than the page.
   if (with_title && !f.title.empty()) {
     const double title_chars = static_cast<double>(f.title.size());
-    const double title_size = std::min(1.25 * font, (width - 16) / (0.6 * std::max(title_chars, 1.0)));
-    const double title_half_width = 0.3 * title_size * title_chars;
+    // Bold text is wider than regular: about 0.68 em a character.
+    const double title_size = std::min(1.25 * font, (width - 16) / (0.68 * std::max(title_chars, 1.0)));
+    const double title_half_width = 0.34 * title_size * title_chars;
     const double title_x = std::min(std::max(left + pw / 2, title_half_width + 8), width - title_half_width - 8);
     o << "<text x=\"" << title_x << "\" y=\"" << top_y + 1.8 * font << "\" text-anchor=\"middle\" font-size=\"" << title_size
       << "\" font-weight=\"bold\">" << escape(f.title) << "</text>\n";
@@ -344,22 +367,39 @@ void render_panel(std::ostringstream& o, const Figure& f, double width, double t
       o << "<line class=\"tick-minor\" x1=\"" << left - minor_tick << "\" x2=\"" << left << "\" y1=\"" << py(t) << "\" y2=\"" << py(t)
         << "\" stroke=\"#333\"/>\n";
   const int x_count = std::clamp(static_cast<int>(pw / (5 * font)), 3, 7);
-  const std::vector<double> xt = f.log_x ? log_ticks(x0, x1, 4) : nice_ticks(x0, x1, x_count);
-  for (double t : xt) {
+  const std::vector<double> xt = f.log_x ? log_ticks(x0, x1, 4, x_count) : nice_ticks(x0, x1, x_count);
+  // Labels on every tick where they fit side by side, else on every 2nd, 3rd... tick.
+  size_t label_every = 1;
+  {
+    double widest = 0, closest = std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < xt.size(); ++i) {
+      widest = std::max(widest, text_width(fmt(xt[i]), font));
+      if (i > 0) closest = std::min(closest, px(xt[i]) - px(xt[i - 1]));
+    }
+    while (label_every < xt.size() && closest * static_cast<double>(label_every) < widest + 0.6 * font) ++label_every;
+  }
+  for (size_t i = 0; i < xt.size(); ++i) {
+    const double t = xt[i];
     o << "<line y1=\"" << top << "\" y2=\"" << top + ph << "\" x1=\"" << px(t) << "\" x2=\"" << px(t) << "\" stroke=\"#e5e5e5\"/>\n";
     o << "<line class=\"tick\" y1=\"" << top + ph << "\" y2=\"" << top + ph + tick << "\" x1=\"" << px(t) << "\" x2=\"" << px(t)
       << "\" stroke=\"#333\"/>\n";
-    o << "<text x=\"" << px(t) << "\" y=\"" << top + ph + tick + 1.05 * font << "\" text-anchor=\"middle\">" << fmt(t) << "</text>\n";
+    if (i % label_every == 0)
+      o << "<text x=\"" << px(t) << "\" y=\"" << top + ph + tick + 1.05 * font << "\" text-anchor=\"middle\">" << fmt(t) << "</text>\n";
   }
   if (f.log_x)
     for (double t : log_minor_ticks(x0, x1, xt))
       o << "<line class=\"tick-minor\" y1=\"" << top + ph << "\" y2=\"" << top + ph + minor_tick << "\" x1=\"" << px(t) << "\" x2=\""
         << px(t) << "\" stroke=\"#333\"/>\n";
   o << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << pw << "\" height=\"" << ph << "\" fill=\"none\" stroke=\"#333\"/>\n";
-  o << "<text x=\"" << left + pw / 2 << "\" y=\"" << top + ph + bottom - 1.1 * font << "\" text-anchor=\"middle\">" << escape(f.x_label)
-    << (f.log_x ? " (log scale)" : "") << "</text>\n";
-  o << "<text transform=\"translate(" << 1.3 * font << "," << top + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\">" << escape(f.y_label)
-    << (f.log_y ? " (log scale)" : "") << "</text>\n";
+  // Axis labels set smaller where they are longer than their axis (down to 0.75 of the text size).
+  const std::string x_label = f.x_label + (f.log_x ? " (log scale)" : ""), y_label = f.y_label + (f.log_y ? " (log scale)" : "");
+  const double x_label_size = std::clamp((width - 1.0 * font) / (0.65 * std::max<double>(1, x_label.size())), 0.75 * font, font);
+  const double y_label_size = std::clamp((ph + 1.5 * font) / (0.65 * std::max<double>(1, y_label.size())), 0.75 * font, font);
+  o << "<text x=\"" << std::clamp(left + pw / 2, 0.33 * x_label_size * x_label.size(), width - 0.33 * x_label_size * x_label.size())
+    << "\" y=\"" << top + ph + bottom - 1.1 * font << "\" text-anchor=\"middle\" font-size=\"" << x_label_size << "\">"
+    << escape(x_label) << "</text>\n";
+  o << "<text transform=\"translate(" << 1.3 * font << "," << top + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\" font-size=\""
+    << y_label_size << "\">" << escape(y_label) << "</text>\n";
   // Vertical markers, labelled at the top beside the line.
   for (const Line& l : f.vertical) {
     if (f.log_x && !(l.value > 0)) continue;
@@ -402,8 +442,9 @@ void render_panel(std::ostringstream& o, const Figure& f, double width, double t
       const Series& s = f.series[entries[e]];
       const MethodStyle style = method_style(s.method.empty() ? s.label : s.method);
       const std::string dash = scaled_dash(style.dash, line_width);
-      const double ly = legend.y0 + 0.25 * font + (static_cast<double>(e) + 0.5) * row_h;
-      const double lx = legend.x0 + 0.5 * font;
+      const size_t column = e % legend_columns, row = e / legend_columns;
+      const double ly = legend.y0 + 0.25 * font + (static_cast<double>(row) + 0.5) * row_h;
+      const double lx = legend.x0 + 0.5 * font + static_cast<double>(column) * (legend_w - 0.5 * font);
       o << "<line x1=\"" << lx << "\" x2=\"" << lx + sample_w << "\" y1=\"" << ly << "\" y2=\"" << ly << "\" stroke=\"" << style.colour
         << "\" stroke-width=\"" << line_width << "\"" << (dash.empty() ? "" : " stroke-dasharray=\"" + dash + "\"") << "/>\n";
       if (s.markers) o << marker_svg(style.marker, lx + sample_w / 2, ly, marker_r, style.colour, 1) << "\n";

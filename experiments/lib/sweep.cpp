@@ -544,11 +544,11 @@ plot::Series evaluated_metric(const std::vector<nlohmann::json>& rows, const std
   return s;
 }
 
-// "test_accuracy_first_1000" -> "test accuracy (first 1000 images)", "valid_perplexity" ->
-// "validation perplexity".
+// Short axis labels (paper figures are narrow): "test_accuracy_first_1000" -> "test accuracy
+// (1000 img.)", "valid_perplexity" -> "validation perplexity".
 std::string readable_metric_name(const std::string& name) {
   const std::string first = "test_accuracy_first_";
-  if (name.rfind(first, 0) == 0) return "test accuracy (first " + name.substr(first.size()) + " images)";
+  if (name.rfind(first, 0) == 0) return "test accuracy (" + name.substr(first.size()) + " img.)";
   if (name == "valid_perplexity") return "validation perplexity";
   std::string out = name;
   std::replace(out.begin(), out.end(), '_', ' ');
@@ -577,9 +577,10 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
   // training loss (smoothed, raw values faint behind); below: the metric evaluated during
   // training (--eval-every), when the logs have it. The compression window is shaded: from
   // the first compression event to the step alpha reaches 0 (or pruning its final sparsity).
-  plot::Figure loss{title + ": training around the compression event (" + p.name + ")", "step",
-                    "training loss (EMA of the logged losses)"};
-  plot::Figure evaluated{"", "step", ""};
+  plot::Figure loss, evaluated;
+  loss.title = title + ": training around the compression event (" + p.name + ")";
+  loss.x_label = evaluated.x_label = "step";
+  loss.y_label = "training loss (EMA)";
   evaluated.log_y = !task.higher_is_better();
   std::string metric_name;
   const double shown_from = static_cast<double>(p.begin_step - (p.total_steps - p.begin_step));
@@ -614,10 +615,9 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
   const bool has_metric = std::any_of(evaluated.series.begin(), evaluated.series.end(), [](const plot::Series& s) { return !s.x.empty(); });
   if (has_metric) {
     evaluated.y_label = readable_metric_name(metric_name);
-    for (auto& s : evaluated.series) s.in_legend = false;  // the loss panel's legend names them
-    // Two panels in a page of 1.6 single figures' height.
-    panels[0].height *= 0.85;
-    evaluated.height *= 0.75;
+    // The lower panel's legend names the curves of both, so the loss panel keeps its height.
+    for (auto& s : panels[0].series) s.in_legend = false;
+    panels[0].height *= 0.8;
     panels.push_back(evaluated);
   }
   plot::write_svg_and_pdf(out_dir + "/training_curves.svg", plot::render_svg(panels));
