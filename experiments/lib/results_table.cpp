@@ -97,6 +97,7 @@ void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::
     return !style.error_key.empty() && r.contains(style.error_key) ? r[style.error_key].get<double>() : 0.0;
   };
   std::map<std::string, plot::Series> by_ratio, by_disk;
+  std::vector<std::string> order;  // the methods as the rows give them (the sweep's order): the legend's order
   std::vector<plot::Line> baseline;
   plot::Series baseline_point{style.baseline_label, {}, {}, {}};
   baseline_point.method = "none";
@@ -108,6 +109,7 @@ void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::
       baseline_point.x.push_back(disk_mb), baseline_point.y.push_back(value), baseline_point.y_err.push_back(error_of(r));
       continue;
     }
+    if (!by_ratio.count(m)) order.push_back(m);
     for (auto* series : {&by_ratio[m], &by_disk[m]}) {
       series->label = m;
       series->method = m;  // the method's own style in every figure
@@ -121,13 +123,13 @@ void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::
                         "stored size of the compressed layers / dense size", metric, true, {}, baseline, {}};
   vs_ratio.log_y = style.log_y;
   style.size.apply(vs_ratio);
-  for (auto& [m, s] : by_ratio) vs_ratio.series.push_back(s);
+  for (const std::string& m : order) vs_ratio.series.push_back(by_ratio[m]);
   plot::write_figure(out_dir + "/" + metric + "_vs_ratio.svg", vs_ratio);
   plot::Figure vs_disk{style.task_title + ": " + metric + " vs model size on disk (" + style.preset_name + ")",
                        "exported model file (MB)", metric, true, {}, {}, {}};
   vs_disk.log_y = style.log_y;
   style.size.apply(vs_disk);
-  for (auto& [m, s] : by_disk) vs_disk.series.push_back(s);
+  for (const std::string& m : order) vs_disk.series.push_back(by_disk[m]);
   if (!baseline_point.x.empty()) vs_disk.series.push_back(baseline_point);
   plot::write_figure(out_dir + "/" + metric + "_vs_disk.svg", vs_disk);
 }

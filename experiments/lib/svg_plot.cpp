@@ -146,8 +146,9 @@ std::string scaled_dash(const std::string& dash, double line_width) {
   return o.str();
 }
 
-// One panel drawn into `o` in the rectangle [0, width] x [top_y, top_y + height].
-void render_panel(std::ostringstream& o, const Figure& f, double width, double top_y, double height, bool with_title) {
+// One panel drawn into `o` in the rectangle [0, width] x [top_y, top_y + height], grown by
+// the rows of a legend placed below the plot; returns the height it took.
+double render_panel(std::ostringstream& o, const Figure& f, double width, double top_y, double height, bool with_title) {
   const double font = f.font_pt * kPxPerPt, line_width = std::max(1.0, font / 6), marker_r = 0.3 * font;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   // Bounds are kept in axis coordinates (log10 of the value on a log axis).
@@ -287,6 +288,7 @@ void render_panel(std::ostringstream& o, const Figure& f, double width, double t
   // as many columns as fit (narrow paper figures).
   Rect legend{0, 0, 0, 0};
   size_t legend_columns = 1;
+  double added_height = 0;  // a legend below the plot adds its rows to the panel
   for (int attempt = 0; attempt < 3; ++attempt) {
     const bool outside = attempt == 1, below = attempt == 2;
     const double column_w = legend_w - 0.5 * font;
@@ -294,7 +296,7 @@ void render_panel(std::ostringstream& o, const Figure& f, double width, double t
     legend_columns = std::min(legend_columns, std::max<size_t>(1, entries.size()));
     const size_t rows = below ? (entries.size() + legend_columns - 1) / legend_columns : 0;
     const double below_h = below ? static_cast<double>(rows) * row_h + 0.8 * font : 0;
-    set_height(below_h);
+    added_height = below_h;
     right = 0.9 * font + (outside ? legend_w + 0.8 * font : 0);
     pw = width - left - right;
     collect_obstacles();
@@ -318,7 +320,7 @@ void render_panel(std::ostringstream& o, const Figure& f, double width, double t
     const bool fits = legend_w < 0.6 * pw && legend_h < 0.6 * ph;
     bool placed = false;
     for (const Rect& c : corners)
-      if (fits && count_inside(c.grown(0.3 * font)) == 0) {
+      if (fits && count_inside(c.grown(0.3 * font + marker_r)) == 0) {  // a marker's edge counts too
         legend = c;
         placed = true;
         break;
@@ -473,10 +475,13 @@ void render_panel(std::ostringstream& o, const Figure& f, double width, double t
       if (cost < best_cost) best = c, best_cost = cost;
     }
     const Rect& r = candidates[best];
-    o << "<text class=\"baseline-label\" x=\"" << r.x0 << "\" y=\"" << r.y1 - 0.2 * font << "\" fill=\"#555\">" << escape(l.label)
+    // A white halo keeps the text readable where it has to cross a line.
+    o << "<text class=\"baseline-label\" x=\"" << r.x0 << "\" y=\"" << r.y1 - 0.2 * font
+      << "\" fill=\"#555\" stroke=\"white\" stroke-width=\"" << 0.25 * font << "\" paint-order=\"stroke\">" << escape(l.label)
       << "</text>\n";
     taken.push_back(r);
   }
+  return height + added_height;
 }
 
 }  // namespace
@@ -499,19 +504,15 @@ void check_plot_size(const PlotSize& s) {
 std::string render_svg(const std::vector<Figure>& panels) {
   MC_CHECK(!panels.empty(), ValueError, "render_svg: no panel to draw");
   const double width = panels.front().width;
+  std::ostringstream body;
   double height = 0;
-  for (const Figure& p : panels) height += p.height;
+  for (size_t i = 0; i < panels.size(); ++i) height += render_panel(body, panels[i], width, height, panels[i].height, i == 0);
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width / kPxPerInch << "in\" height=\"" << height / kPxPerInch
     << "in\" viewBox=\"0 0 " << width << " " << height << "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\""
     << panels.front().font_pt * kPxPerPt << "\">\n";
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  double y = 0;
-  for (size_t i = 0; i < panels.size(); ++i) {
-    render_panel(o, panels[i], width, y, panels[i].height, i == 0);
-    y += panels[i].height;
-  }
-  o << "</svg>\n";
+  o << body.str() << "</svg>\n";
   return o.str();
 }
 
