@@ -170,7 +170,8 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
                      "(log.jsonl/.csv: metric, metric_name, eval_seconds) and drawn in training_curves.svg; 0: never "
                      "(default: the preset's, about 1-5 % of the training time: " +
                      (cifar ? "smoke 10, quick 100, standard 250, reference 1000)" : "smoke 10, quick 200, standard 500, reference one epoch)"))
-      ->check(at_least(0, "a step count"));
+      ->check(at_least(0, "a step count"))
+      ->default_str("preset");
   if (cifar)
     app.add_option("--eval-images", eval_images,
                    "test images evaluated during training: the first N of the test set, the same ones every time "
@@ -180,8 +181,9 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
     app.add_option("--valid-windows", valid_windows,
                    "validation windows (batch x unroll tokens each, from the start of ptb.valid.txt) evaluated during "
                    "training; 0: all 105 of the real set (default: the preset's, smoke 5, quick 10, standard 25, "
-                   "reference 0: a forward pass over a window costs about a third of a training step)")
-        ->check(at_least(0, "a window count"));
+                   "reference 0: the whole set costs about 50 training steps)")
+        ->check(at_least(0, "a window count"))
+        ->default_str("preset");
   plot::PlotSize plot_size;
   app.add_option("--plot-width-in", plot_size.width_in, "figure width in inches (a one-column paper figure: 3.3)")
       ->capture_default_str();
