@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <map>
 #include <sstream>
 
 #include "matcomp/core/atomic_file.h"
@@ -219,18 +218,22 @@ double render_panel(std::ostringstream& o, const Figure& f, double width, double
   const double legend_w = 0.65 * font * entry_chars + sample_w + 1.2 * font;
   const double legend_h = static_cast<double>(entries.size()) * row_h + 0.5 * font;
 
-  // Series that share x values and have error bars are moved apart sideways (dodged).
+  // Series with error bars at the same or nearly the same x (within 1 % of the axis: the
+  // achieved ratios of two methods aimed at one target) are moved apart sideways (dodged), so
+  // no bar hides another.
   std::vector<double> dodge(f.series.size(), 0.0);
   {
     std::vector<size_t> with_bars;
-    std::map<double, int> seen;
     for (size_t k = 0; k < f.series.size(); ++k) {
       const auto& e = f.series[k].y_err;
-      if (!std::any_of(e.begin(), e.end(), [](double v) { return v > 0; })) continue;
-      with_bars.push_back(k);
-      for (double x : f.series[k].x) ++seen[x];
+      if (std::any_of(e.begin(), e.end(), [](double v) { return v > 0; })) with_bars.push_back(k);
     }
-    const bool shared = std::any_of(seen.begin(), seen.end(), [](const auto& kv) { return kv.second > 1; });
+    bool shared = false;
+    for (size_t a = 0; a < with_bars.size() && !shared; ++a)
+      for (size_t b = a + 1; b < with_bars.size() && !shared; ++b)
+        for (double xa : f.series[with_bars[a]].x)
+          for (double xb : f.series[with_bars[b]].x)
+            if (drawable(xa, 1) && drawable(xb, 1) && std::fabs(tx(xa) - tx(xb)) <= 0.01 * (x1 - x0)) shared = true;
     if (shared)
       for (size_t i = 0; i < with_bars.size(); ++i)
         dodge[with_bars[i]] = (static_cast<double>(i) - (static_cast<double>(with_bars.size()) - 1) / 2) * 0.5 * font;
@@ -461,12 +464,16 @@ double render_panel(std::ostringstream& o, const Figure& f, double width, double
     o << "<line x1=\"" << left << "\" x2=\"" << left + pw << "\" y1=\"" << y << "\" y2=\"" << y
       << "\" stroke=\"#555\" stroke-dasharray=\"6,4\" stroke-width=\"" << 0.75 * line_width << "\"/>\n";
     const double tw = text_width(l.label, font), gap = 0.3 * font;
-    const Rect candidates[] = {{left + gap, y - gap - font, left + gap + tw, y - gap},
-                               {left + pw - gap - tw, y - gap - font, left + pw - gap, y - gap},
-                               {left + gap, y + gap, left + gap + tw, y + gap + font},
-                               {left + pw - gap - tw, y + gap, left + pw - gap, y + gap + font}};
+    // Above, then below the line; at the left end, the right end, then in between.
+    std::vector<Rect> candidates;
+    for (double side : {-1.0, 1.0})
+      for (double along : {0.0, 1.0, 0.5, 0.25, 0.75}) {
+        const double x = left + gap + along * (pw - 2 * gap - tw);
+        const double y_top = side < 0 ? y - gap - font : y + gap;
+        candidates.push_back({x, y_top, x + tw, y_top + font});
+      }
     size_t best = 0, best_cost = std::numeric_limits<size_t>::max();
-    for (size_t c = 0; c < 4; ++c) {
+    for (size_t c = 0; c < candidates.size(); ++c) {
       const Rect& r = candidates[c];
       if (r.y0 < top || r.y1 > top + ph) continue;  // off the plot
       size_t cost = 0;

@@ -205,6 +205,14 @@ TEST(SvgPlot, ErrorBarsAtSharedXAreMovedApart) {
     bar_x.insert(std::round(std::stod(e.substr(d + 4)) * 10) / 10);
   }
   EXPECT_EQ(bar_x.size(), 4u) << "bars of two series drawn over each other";
+  // Achieved ratios a hair apart (two methods aimed at one target) are moved apart too.
+  f.log_x = true;
+  f.series[1].x = {0.1004, 0.4995};
+  const std::string near = mc::plot::render_svg(f);
+  std::vector<double> xs;
+  for (const std::string& e : elements(near, "<path class=\"error-bar\"")) xs.push_back(std::stod(e.substr(e.find("d=\"M") + 4)));
+  ASSERT_EQ(xs.size(), 4u);
+  EXPECT_GT(std::fabs(xs[0] - xs[2]), 4.0) << "bars at 0.1 and 0.1004 overlap";
 }
 
 TEST(SvgPlot, SizeInInchesAndFontInPoints) {
