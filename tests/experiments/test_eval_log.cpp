@@ -20,6 +20,9 @@
 
 #include "real_data.h"
 #include "matcomp/core/atomic_file.h"
+#include "matcomp/datasets/data_dir.h"
+#include "experiments/lib/cifar10_task.h"
+#include "experiments/lib/ptb_task.h"
 
 namespace fs = std::filesystem;
 
@@ -145,4 +148,45 @@ TEST(EvalLog, LoggedAtTheRightStepsWithoutChangingTrainingAndEqualAfterAKilledRu
     EXPECT_EQ(rows_without_times(killed + "/" + path), rows_without_times(full + "/" + path)) << path << " differs after the resume";
   EXPECT_EQ(drop_times(mc::read_file(killed + "/results.csv")), drop_times(results_a));
   for (const std::string& d : {full, killed, silent}) fs::remove_all(d);
+}
+
+namespace {
+
+// Trains steps 0..5, evaluating the progress metric after steps 1 and 3 or not at all; returns
+// the losses and the final test metric.
+std::vector<double> train_with_or_without_evaluation(mc::ExperimentTask& task, bool evaluate) {
+  task.init(7);
+  std::vector<double> out;
+  for (int64_t step = 0; step < 6; ++step) {
+    out.push_back(task.train_step(step, nullptr));
+    if (evaluate && (step == 1 || step == 3)) {
+      const double metric = task.evaluate_progress();
+      EXPECT_TRUE(std::isfinite(metric)) << task.progress_metric();
+    }
+  }
+  out.push_back(task.evaluate());
+  return out;
+}
+
+}  // namespace
+
+// The state a recipe keeps beside the weights: the CIFAR-10 weight average (EMA), which the
+// evaluation swaps in and back, and the PTB dropout masks, drawn from the training RNG in
+// training mode only. Evaluating between steps leaves every later loss the same, bit for bit.
+TEST(EvalLog, EvaluationLeavesTheEmaAndTheDropoutRngAsTheyWere) {
+  REQUIRE_DATA();
+  mc::Cifar10Recipe cifar;
+  cifar.batch = 32, cifar.ema_decay = 0.9f, cifar.eval_images = 64, cifar.progress_images = 32;
+  mc::Cifar10Task cnn(mc::data::cifar10_dir(data_dir()), cifar);
+  EXPECT_EQ(cnn.progress_metric(), "test_accuracy_first_32");
+  const auto cnn_plain = train_with_or_without_evaluation(cnn, false);
+  EXPECT_EQ(train_with_or_without_evaluation(cnn, true), cnn_plain);
+
+  mc::PtbRecipe ptb;
+  ptb.model.hidden = 32, ptb.model.unroll = 5, ptb.model.dropout = 0.5f;
+  ptb.eval_windows = 2, ptb.valid_windows = 2;
+  mc::PtbTask lstm(mc::data::ptb_dir(data_dir()), ptb);
+  EXPECT_EQ(lstm.progress_metric(), "valid_perplexity");
+  const auto lstm_plain = train_with_or_without_evaluation(lstm, false);
+  EXPECT_EQ(train_with_or_without_evaluation(lstm, true), lstm_plain);
 }
