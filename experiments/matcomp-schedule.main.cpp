@@ -8,6 +8,7 @@
 #include "tools/cli/cli_conventions.h"
 #include "matcomp/compression/schedule.h"
 #include "matcomp/core/error.h"
+#include "experiments/lib/figure_files.h"
 #include "experiments/lib/svg_plot.h"
 
 int main(int argc, char** argv) {
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
   app.add_option("--initial-sparsity", sparsity.initial_sparsity, "pruning: sparsity at begin");
   app.add_option("--final-sparsity", sparsity.final_sparsity, "pruning: sparsity at end (default 0.5)");
   app.add_option("--steps", steps, "last step to show (default: a little past the end of the schedule)");
-  app.add_option("--svg", svg, "also draw the schedule into this SVG file");
+  app.add_option("--svg", svg, "also draw the schedule into this SVG file (and FILE.pdf beside it when rsvg-convert is installed)");
   if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;
   try {
     mc::plot::Figure fig;
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
       fig.title = prune ? "Pruning schedule" : "Compression schedule: W = alpha A + (1 - alpha) B o C";
       fig.x_label = "training step";
       fig.series.push_back(series);
-      mc::plot::write_svg(svg, fig);
+      mc::plot::write_figure(svg, fig);
     }
   } catch (const mc::IoError& e) {  // the SVG could not be written
     std::fprintf(stderr, "matcomp-schedule: error: %s\n", e.what());

@@ -13,6 +13,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev
   libopenmpi-dev openmpi-bin
   python3 python3-numpy
+  librsvg2-bin  # rsvg-convert: the sweeps' figures also as PDF (without it: SVG only)
 )
 case "${1:-}" in
   "") ;;

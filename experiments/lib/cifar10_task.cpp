@@ -91,6 +91,19 @@ float Cifar10Task::train_step(int64_t step, CompressionController* compression) 
   return value;
 }
 
+double Cifar10Task::evaluate() { return accuracy_on_test(recipe_.eval_images); }
+
+// The first progress_images test images (never more than the final evaluation sees: the
+// smoke preset evaluates 256).
+int64_t Cifar10Task::progress_images() const {
+  const int64_t final_images = recipe_.eval_images > 0 ? std::min(recipe_.eval_images, test_.size()) : test_.size();
+  return recipe_.progress_images > 0 ? std::min(recipe_.progress_images, final_images) : final_images;
+}
+
+std::string Cifar10Task::progress_metric() const { return "test_accuracy_first_" + std::to_string(progress_images()); }
+
+double Cifar10Task::evaluate_progress() { return accuracy_on_test(progress_images()); }
+
 void Cifar10Task::with_evaluation_weights(const std::function<void()>& use) {
   if (!ema_) return use();
   ema_->apply();
@@ -103,17 +116,17 @@ void Cifar10Task::with_evaluation_weights(const std::function<void()>& use) {
   ema_->restore();
 }
 
-double Cifar10Task::evaluate() {
+double Cifar10Task::accuracy_on_test(int64_t count) {
   double accuracy = 0;
-  with_evaluation_weights([&] { accuracy = evaluate_current_weights(); });
+  with_evaluation_weights([&] { accuracy = accuracy_of_current_weights(count); });
   return accuracy;
 }
 
-double Cifar10Task::evaluate_current_weights() {
+double Cifar10Task::accuracy_of_current_weights(int64_t count) {
   model_->train(false);
   NoGradGuard no_grad;
   data::Cifar10Loader loader(test_, recipe_.batch, false, 0);
-  const int64_t limit = recipe_.eval_images > 0 ? std::min(recipe_.eval_images, test_.size()) : test_.size();
+  const int64_t limit = count > 0 ? std::min(count, test_.size()) : test_.size();
   // Data parallel: each rank classifies its share of every test batch and the counts are summed.
   int64_t first = 0;        // index of the batch's first image in the test set
   float counts[2] = {0, 0};  // correct, seen (exact in float up to 2^24 images)

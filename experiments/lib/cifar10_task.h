@@ -26,6 +26,8 @@ struct Cifar10Recipe {
   float decay_rate = 0.1f;
   float ema_decay = 0.9999f;  // 0: evaluate the raw weights
   int64_t eval_images = 0;    // 0: the whole test set
+  // Images of the test set (its first ones, a fixed choice) evaluated during training.
+  int64_t progress_images = 1000;
 };
 
 class Cifar10Task final : public ExperimentTask {
@@ -48,12 +50,13 @@ class Cifar10Task final : public ExperimentTask {
   double learning_rate(int64_t step) const override;
   double evaluate() override;
   void with_evaluation_weights(const std::function<void()>& use) override;
+  std::string progress_metric() const override;
+  double evaluate_progress() override;
   double infer_ms() override;
   void save(const std::string& path, int64_t step, const nlohmann::json& extra = {}) override;
   int64_t load(const std::string& path, const ExtraCheck& check_extra = {}) override;
 
  private:
-  double evaluate_current_weights();  // evaluate() without choosing the weights
   std::string dir_;
   Cifar10Recipe recipe_;
   data::Cifar10Split train_, test_;
@@ -65,6 +68,11 @@ class Cifar10Task final : public ExperimentTask {
   std::unique_ptr<data::Cifar10Loader> loader_;
   int64_t loader_next_ = 0;  // the step whose batch the loader gives next
   std::unique_ptr<DataParallel> parallel_;
+
+  int64_t progress_images() const;
+  // Accuracy on the first `count` test images (0: all), with the EMA weights if any.
+  double accuracy_on_test(int64_t limit);
+  double accuracy_of_current_weights(int64_t limit);  // accuracy_on_test without choosing the weights
 };
 
 }  // namespace mc

@@ -17,6 +17,7 @@
 #include "experiments/lib/ptb_task.h"
 #include "experiments/lib/run_info.h"
 #include "experiments/lib/seed_summary.h"
+#include "experiments/lib/svg_plot.h"
 #include "experiments/lib/sweep.h"
 #include "experiments/lib/sweep_fingerprint.h"
 #include "matcomp/distributed/session.h"
@@ -37,22 +38,22 @@ Preset cifar10_preset(const std::string& name, Cifar10Recipe& recipe) {
   p.name = name;
   if (name == "smoke") {
     p.total_steps = 30, p.begin_step = 20, p.frequency = 2, p.alpha_decrement = 0.5, p.prune_end_step = 26;
-    p.log_every = 2, p.checkpoint_every = 10;
+    p.log_every = 2, p.checkpoint_every = 10, p.eval_every = 10;
     recipe.ema_decay = 0, recipe.eval_images = 256;
   } else if (name == "quick") {
     p.total_steps = 2750, p.begin_step = 2500, p.frequency = 25, p.alpha_decrement = 0.2, p.prune_end_step = 2650;
-    p.log_every = 25, p.checkpoint_every = 250;
+    p.log_every = 25, p.checkpoint_every = 250, p.eval_every = 100;
     recipe.ema_decay = 0;
   } else if (name == "standard") {
     // The learning rate drops to 0.01 at step 20000 (the reference drops it after 350 epochs,
     // out of reach here), so the prefix has settled before the compression begins at 25000.
     p.total_steps = 26000, p.begin_step = 25000, p.frequency = 50, p.alpha_decrement = 0.1, p.prune_end_step = 25500;
-    p.log_every = 50, p.checkpoint_every = 500;
+    p.log_every = 50, p.checkpoint_every = 500, p.eval_every = 250;
     recipe.ema_decay = 0, recipe.decay_steps = 20000;
   } else if (name == "reference") {
     // begin 40000, frequency 100, alpha step 0.005, 120k steps; lr x0.1 after 350 epochs.
     p.total_steps = 120000, p.begin_step = 40000, p.frequency = 100, p.alpha_decrement = 0.005, p.prune_end_step = 100000;
-    p.log_every = 100, p.checkpoint_every = 2000;
+    p.log_every = 100, p.checkpoint_every = 2000, p.eval_every = 1000;
     recipe.decay_steps = 350 * (50000 / recipe.batch);
   } else {
     MC_CHECK(false, ValueError, "unknown preset '" << name << "': " << kPresetHelp);
@@ -61,28 +62,30 @@ Preset cifar10_preset(const std::string& name, Cifar10Recipe& recipe) {
 }
 
 // PTB presets (small model: about 2323 steps an epoch, ~15 steps/s on 2 cores). The learning
-// rate halves during the branches, as the reference's does after its 4th epoch.
+// rate halves during the branches, as the reference's does after its 4th epoch. Evaluation
+// during training reads a part of the validation set (the whole of it costs about 50 training
+// steps), often enough for a curve and at most about 5 % of the training time.
 Preset ptb_preset(const std::string& name, int64_t epoch, PtbRecipe& recipe) {
   Preset p;
   p.name = name;
   if (name == "smoke") {
     p.total_steps = 30, p.begin_step = 20, p.frequency = 2, p.alpha_decrement = 0.5, p.prune_end_step = 26;
-    p.log_every = 2, p.checkpoint_every = 10;
-    recipe.eval_windows = 5;
+    p.log_every = 2, p.checkpoint_every = 10, p.eval_every = 10;
+    recipe.eval_windows = 5, recipe.valid_windows = 5;
   } else if (name == "quick") {
     p.total_steps = 3900, p.begin_step = 3500, p.frequency = 20, p.alpha_decrement = 0.2, p.prune_end_step = 3660;
-    p.log_every = 25, p.checkpoint_every = 250;
-    recipe.decay_start = 3500, recipe.decay_every = 100;
+    p.log_every = 25, p.checkpoint_every = 250, p.eval_every = 200;
+    recipe.decay_start = 3500, recipe.decay_every = 100, recipe.valid_windows = 10;
   } else if (name == "standard") {
     p.begin_step = 4 * epoch, p.total_steps = p.begin_step + 4000, p.frequency = 50, p.alpha_decrement = 0.1;
-    p.prune_end_step = p.begin_step + 1000, p.log_every = 50, p.checkpoint_every = 500;
-    recipe.decay_start = p.begin_step, recipe.decay_every = 1000;
+    p.prune_end_step = p.begin_step + 1000, p.log_every = 50, p.checkpoint_every = 500, p.eval_every = 500;
+    recipe.decay_start = p.begin_step, recipe.decay_every = 1000, recipe.valid_windows = 25;
   } else if (name == "reference") {
     // 13 epochs (small) or 39 (medium); lr 1, x0.5 per epoch after epoch 4 (6 for medium).
     const bool medium = recipe.model.hidden > 200;
     const int64_t full_lr_epochs = medium ? 6 : 4, epochs = medium ? 39 : 13;
     p.begin_step = full_lr_epochs * epoch, p.total_steps = epochs * epoch, p.frequency = 100, p.alpha_decrement = 0.05;
-    p.prune_end_step = p.begin_step + 2 * epoch, p.log_every = 100, p.checkpoint_every = 1000;
+    p.prune_end_step = p.begin_step + 2 * epoch, p.log_every = 100, p.checkpoint_every = 1000, p.eval_every = epoch;
     recipe.decay_start = p.begin_step, recipe.decay_every = epoch, recipe.decay_rate = medium ? 1 / 1.2f : 0.5f;
   } else {
     MC_CHECK(false, ValueError, "unknown preset '" << name << "': " << kPresetHelp);
@@ -156,7 +159,43 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
                "an --out made with other settings (seed, preset, task, data...) is refused")
       ->excludes("--results-only");
   if (!cifar) app.add_option("--model", model, "small or medium")->check(CLI::IsMember({"small", "medium"}));
+  // Evaluation during training: it never changes the training (the results are the same with
+  // any --eval-every), so it is not part of the sweep's fingerprint.
+  int64_t eval_every = -1, eval_images = 1000, valid_windows = -1;
+  app.add_option("--eval-every", eval_every,
+                 std::string("evaluate ") +
+                     (cifar ? "the test accuracy on the first --eval-images test images"
+                            : "the validation perplexity") +
+                     " after every N-th step and the last step of the prefix and of each branch, logged beside the loss "
+                     "(log.jsonl/.csv: metric, metric_name, eval_seconds) and drawn in training_curves.svg; 0: never "
+                     "(default: the preset's, about 1-5 % of the training time: " +
+                     (cifar ? "smoke 10, quick 100, standard 250, reference 1000)" : "smoke 10, quick 200, standard 500, reference one epoch)"))
+      ->check(at_least(0, "a step count"))
+      ->default_str("preset");
+  if (cifar)
+    app.add_option("--eval-images", eval_images,
+                   "test images evaluated during training: the first N of the test set, the same ones every time "
+                   "(default 1000; the final evaluation uses the whole test set)")
+        ->check(at_least(1, "an image count"));
+  else
+    app.add_option("--valid-windows", valid_windows,
+                   "validation windows (batch x unroll tokens each, from the start of ptb.valid.txt) evaluated during "
+                   "training; 0: all 105 of the real set (default: the preset's, smoke 5, quick 10, standard 25, "
+                   "reference 0: the whole set costs about 50 training steps)")
+        ->check(at_least(0, "a window count"))
+        ->default_str("preset");
+  plot::PlotSize plot_size;
+  app.add_option("--plot-width-in", plot_size.width_in, "figure width in inches (a one-column paper figure: 3.3)")
+      ->capture_default_str();
+  app.add_option("--plot-height-in", plot_size.height_in, "figure height in inches (0: 0.61 of the width)")->capture_default_str();
+  app.add_option("--plot-font-pt", plot_size.font_pt, "figure text size in points (lines and markers follow it)")
+      ->capture_default_str();
   if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;
+  try {
+    plot::check_plot_size(plot_size);
+  } catch (const ValueError& e) {
+    return cli::usage_error(task_name + "-compare", e.what());
+  }
 
   // The lists are checked before anything is created: a bad value leaves no output folder.
   std::vector<double> ratio_list;
@@ -207,23 +246,29 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
     if (cifar) {
       Cifar10Recipe recipe;
       o.preset = cifar10_preset(preset, recipe);
+      recipe.progress_images = eval_images;
       task = std::make_unique<Cifar10Task>(data::cifar10_dir(data_dir), recipe);
     } else {
       PtbRecipe recipe;
       recipe.model = model == "medium" ? PtbLstmConfig::medium() : PtbLstmConfig::small();
       const int64_t epoch = 929589 / (recipe.model.batch * recipe.model.unroll);  // windows per epoch of PTB train
       o.preset = ptb_preset(preset, epoch, recipe);
+      if (valid_windows >= 0) recipe.valid_windows = valid_windows;
       task = std::make_unique<PtbTask>(data::ptb_dir(data_dir), recipe);
       o.run_info["model"] = model;
     }
+    if (eval_every >= 0) o.preset.eval_every = eval_every;
+    o.plot_size = plot_size;
+    o.run_info["eval_every"] = o.preset.eval_every;
+    o.run_info["eval_metric"] = task->progress_metric();
     if (o.data_parallel) task->set_data_parallel(o.data_parallel);
     // Checksums of the data files for the fingerprint and the run record (cached in OUT).
     if (!results_only) o.data_checksums = data_checksums(data_dir, task->data_files(), o.out_dir + "/.data-checksums.json");
     if (seeds.empty()) {  // the seed path checks the list itself (empty, repeated seeds)
-      if (results_only) write_results(o.out_dir, *task, o.preset, o.methods);
+      if (results_only) write_results(o.out_dir, *task, o.preset, o.methods, o.plot_size);
       else run_sweep(*task, o);
     } else {
-      if (results_only) write_seed_summary(o.out_dir, seed_list, *task, o.preset);
+      if (results_only) write_seed_summary(o.out_dir, seed_list, *task, o.preset, o.plot_size);
       else run_seed_sweeps(*task, o, seed_list);
     }
     std::fprintf(stderr, "results: %s/results.csv\n", o.out_dir.c_str());

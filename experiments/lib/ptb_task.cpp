@@ -52,8 +52,8 @@ void PtbTask::check_data() const {
     return std::filesystem::is_regular_file(plain) ? plain : plain + ".gz";
   };
   const int64_t batch = recipe_.model.batch, unroll = recipe_.model.unroll, needed = batch * (unroll + 1);
-  const std::pair<const char*, const std::vector<int32_t>*> splits[] = {{"ptb.train.txt", &corpus_.train},
-                                                                        {"ptb.test.txt", &corpus_.test}};
+  const std::pair<const char*, const std::vector<int32_t>*> splits[] = {
+      {"ptb.train.txt", &corpus_.train}, {"ptb.valid.txt", &corpus_.valid}, {"ptb.test.txt", &corpus_.test}};
   for (const auto& [name, tokens] : splits)
     MC_CHECK(static_cast<int64_t>(tokens->size()) >= needed, ValueError,
              file_of(name) << " holds " << tokens->size() << " tokens, fewer than the " << needed
@@ -120,11 +120,17 @@ float PtbTask::train_step(int64_t step, CompressionController* compression) {
   return value;
 }
 
-double PtbTask::evaluate() {
+double PtbTask::evaluate() { return perplexity_on(corpus_.test, recipe_.eval_windows); }
+
+double PtbTask::evaluate_progress() { return perplexity_on(corpus_.valid, recipe_.valid_windows); }
+
+double PtbTask::perplexity_on(const std::vector<int32_t>& tokens, int64_t limit) {
+  // Evaluation mode: no dropout mask is drawn, so the training RNG is untouched; the
+  // training LSTM state (state_) is not used either.
   model_->train(false);
   NoGradGuard no_grad;
-  const data::LmBatcher batcher(corpus_.test, recipe_.model.batch, recipe_.model.unroll);
-  const int64_t windows = recipe_.eval_windows > 0 ? std::min(recipe_.eval_windows, batcher.num_windows()) : batcher.num_windows();
+  const data::LmBatcher batcher(tokens, recipe_.model.batch, recipe_.model.unroll);
+  const int64_t windows = limit > 0 ? std::min(limit, batcher.num_windows()) : batcher.num_windows();
   LstmState state;
   double total = 0;
   std::vector<int32_t> inputs, targets;

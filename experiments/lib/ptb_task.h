@@ -30,6 +30,7 @@ struct PtbRecipe {
   // and learning rate are tuned for that. false: train on the per-token mean.
   bool sum_over_unroll = true;
   int64_t eval_windows = 0;  // 0: the whole test set
+  int64_t valid_windows = 0;  // evaluated during training, from the start of the validation set (0: all of it)
 };
 
 class PtbTask final : public ExperimentTask {
@@ -52,6 +53,8 @@ class PtbTask final : public ExperimentTask {
   float train_step(int64_t step, CompressionController* compression) override;
   double learning_rate(int64_t step) const override;
   double evaluate() override;
+  std::string progress_metric() const override { return "valid_perplexity"; }
+  double evaluate_progress() override;
   double infer_ms() override;
   void save(const std::string& path, int64_t step, const nlohmann::json& extra = {}) override;
   int64_t load(const std::string& path, const ExtraCheck& check_extra = {}) override;
@@ -70,6 +73,8 @@ class PtbTask final : public ExperimentTask {
   std::unique_ptr<DataParallel> parallel_;
   BatchShare streams_;  // the batch's streams this rank trains on (all of them when alone)
 
+  // Perplexity on the first `windows` windows of `tokens` (0: all), from zero state.
+  double perplexity_on(const std::vector<int32_t>& tokens, int64_t windows);
   // This rank's streams of a time-major (T, batch) window.
   std::vector<int32_t> my_streams(const std::vector<int32_t>& window) const;
 };

@@ -8,6 +8,7 @@
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
 #include "experiments/lib/branch_result.h"
+#include "experiments/lib/figure_files.h"
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
 #include "experiments/lib/sweep_fingerprint.h"
@@ -96,8 +97,10 @@ void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::
     return !style.error_key.empty() && r.contains(style.error_key) ? r[style.error_key].get<double>() : 0.0;
   };
   std::map<std::string, plot::Series> by_ratio, by_disk;
+  std::vector<std::string> order;  // the methods as the rows give them (the sweep's order): the legend's order
   std::vector<plot::Line> baseline;
   plot::Series baseline_point{style.baseline_label, {}, {}, {}};
+  baseline_point.method = "none";
   for (const auto& r : rows) {
     const std::string m = r["method"];
     const double value = r[metric].get<double>(), disk_mb = r["disk_bytes"].get<double>() / 1e6;
@@ -106,8 +109,10 @@ void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::
       baseline_point.x.push_back(disk_mb), baseline_point.y.push_back(value), baseline_point.y_err.push_back(error_of(r));
       continue;
     }
+    if (!by_ratio.count(m)) order.push_back(m);
     for (auto* series : {&by_ratio[m], &by_disk[m]}) {
       series->label = m;
+      series->method = m;  // the method's own style in every figure
       series->y.push_back(value);
       series->y_err.push_back(error_of(r));
     }
@@ -117,14 +122,16 @@ void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::
   plot::Figure vs_ratio{style.task_title + ": " + metric + " vs compression ratio (" + style.preset_name + ")",
                         "stored size of the compressed layers / dense size", metric, true, {}, baseline, {}};
   vs_ratio.log_y = style.log_y;
-  for (auto& [m, s] : by_ratio) vs_ratio.series.push_back(s);
-  plot::write_svg(out_dir + "/" + metric + "_vs_ratio.svg", vs_ratio);
+  style.size.apply(vs_ratio);
+  for (const std::string& m : order) vs_ratio.series.push_back(by_ratio[m]);
+  plot::write_figure(out_dir + "/" + metric + "_vs_ratio.svg", vs_ratio);
   plot::Figure vs_disk{style.task_title + ": " + metric + " vs model size on disk (" + style.preset_name + ")",
                        "exported model file (MB)", metric, true, {}, {}, {}};
   vs_disk.log_y = style.log_y;
-  for (auto& [m, s] : by_disk) vs_disk.series.push_back(s);
+  style.size.apply(vs_disk);
+  for (const std::string& m : order) vs_disk.series.push_back(by_disk[m]);
   if (!baseline_point.x.empty()) vs_disk.series.push_back(baseline_point);
-  plot::write_svg(out_dir + "/" + metric + "_vs_disk.svg", vs_disk);
+  plot::write_figure(out_dir + "/" + metric + "_vs_disk.svg", vs_disk);
 }
 
 }  // namespace mc

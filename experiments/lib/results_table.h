@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/lib/svg_plot.h"
+
 namespace mc {
 
 // "CIFAR-10", "PTB": the task as plot titles name it.
@@ -36,10 +38,12 @@ struct MetricPlots {
   bool log_y = false;
   std::string error_key;    // non-empty: error bars of +-row[error_key] (rows without it: none)
   std::string baseline_label = "uncompressed";
+  plot::PlotSize size = {};
 };
 
 // out_dir/<metric>_vs_ratio.svg (against the achieved ratio, baseline as a line) and
-// out_dir/<metric>_vs_disk.svg (against the exported file's MB, baseline as a point).
+// out_dir/<metric>_vs_disk.svg (against the exported file's MB, baseline as a point), each
+// also as .pdf when a converter is installed (figure_files.h).
 void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::json>& rows, const MetricPlots& style);
 
 }  // namespace mc

@@ -36,7 +36,7 @@ void check_seeds(const std::vector<uint64_t>& seeds) {
 
 // The summary over seeds from each seed's finished branches (their own files already written).
 void summarise(const std::string& out_dir, const std::vector<uint64_t>& seeds, const ExperimentTask& task,
-               const Preset& preset) {
+               const Preset& preset, const plot::PlotSize& plot_size) {
   const std::string metric = task.metric();
   // (method, ratio) -> the finished branches of every seed, in the order of `seeds`.
   std::map<std::pair<std::string, double>, std::vector<std::pair<uint64_t, nlohmann::json>>> groups;
@@ -88,7 +88,9 @@ void summarise(const std::string& out_dir, const std::vector<uint64_t>& seeds, c
                      metric + "_vs_none_std", "infer_ms", "final_loss", "steps", "train_seconds"});
   std::ostringstream over;
   over << preset.name << ", " << seeds.size() << " seeds: mean \u00b1 std";
-  write_metric_plots(out_dir, rows, {task_title(task.name()), metric, over.str(), !task.higher_is_better(), metric + "_std", "uncompressed (mean)"});
+  MetricPlots style{task_title(task.name()), metric, over.str(), !task.higher_is_better(), metric + "_std", "uncompressed (mean)"};
+  style.size = plot_size;
+  write_metric_plots(out_dir, rows, style);
 }
 
 }  // namespace
@@ -107,15 +109,15 @@ void run_seed_sweeps(ExperimentTask& task, const SweepOptions& options, const st
     run_sweep(task, one);
   }
   // run_sweep has written each seed's own results.csv and plots.
-  if (options.write_results && writes) summarise(options.out_dir, seeds, task, options.preset);
+  if (options.write_results && writes) summarise(options.out_dir, seeds, task, options.preset, options.plot_size);
 }
 
 void write_seed_summary(const std::string& out_dir, const std::vector<uint64_t>& seeds, const ExperimentTask& task,
-                        const Preset& preset) {
+                        const Preset& preset, const plot::PlotSize& plot_size) {
   check_seeds(seeds);
   for (uint64_t seed : seeds)
-    if (fs::exists(seed_dir(out_dir, seed))) write_results(seed_dir(out_dir, seed), task, preset);
-  summarise(out_dir, seeds, task, preset);
+    if (fs::exists(seed_dir(out_dir, seed))) write_results(seed_dir(out_dir, seed), task, preset, {}, plot_size);
+  summarise(out_dir, seeds, task, preset, plot_size);
 }
 
 }  // namespace mc

@@ -23,6 +23,6 @@ void run_seed_sweeps(ExperimentTask& task, const SweepOptions& options, const st
 
 // Rewrites every seed's results.csv and plots, then the summary, from the finished branches.
 void write_seed_summary(const std::string& out_dir, const std::vector<uint64_t>& seeds, const ExperimentTask& task,
-                        const Preset& preset);
+                        const Preset& preset, const plot::PlotSize& plot_size = {});
 
 }  // namespace mc

@@ -12,12 +12,14 @@
 
 #include "matcomp/compression/export.h"
 #include "matcomp/compression/registry.h"
+#include "matcomp/compression/schedule.h"
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/progress.h"
 #include "matcomp/distributed/model_sync.h"
 #include "matcomp/layers/checkpoint.h"
 #include "experiments/lib/branch_result.h"
+#include "experiments/lib/figure_files.h"
 #include "experiments/lib/file_lock.h"
 #include "experiments/lib/finite_check.h"
 #include "experiments/lib/results_table.h"
@@ -119,9 +121,14 @@ nlohmann::json sweep_fingerprint(const ExperimentTask& task, const SweepOptions&
           {"data", o.data_checksums}};
 }
 
-namespace {
+const std::vector<std::string>& log_columns() {
+  // New columns go at the end: readers of older logs find theirs where they were.
+  static const std::vector<std::string> columns{"step",   "loss",    "lr",          "alpha",       "stored_bytes",
+                                                "metric", "seconds", "metric_name", "eval_seconds"};
+  return columns;
+}
 
-const std::vector<std::string> kLogColumns{"step", "loss", "lr", "alpha", "stored_bytes", "metric", "seconds"};
+namespace {
 
 bool is_prune(const std::string& method) { return method == "prune" || method == "prune_grad"; }
 
@@ -203,12 +210,26 @@ float train_checked(ExperimentTask& task, CompressionController* compression, in
       sync_after_compression(*ranks.comm, task.model());  // bit-identical factors on every rank
     loss = task.train_step(step, compression);
     const bool last = step + 1 == end;
+    const bool evaluate = p.eval_every > 0 && (step % p.eval_every == 0 || last);
     // After the optimizer step, at log intervals (one pass over the parameters): NaN weights
     // can leave the loss plausible (ReLU maps NaN to 0), so the loss check alone misses them.
-    if (step % p.log_every == 0 || last) check_model_finite(task.model(), step, "after the optimizer step");
-    if (log && (step % p.log_every == 0 || last)) {
+    if (step % p.log_every == 0 || last || evaluate) check_model_finite(task.model(), step, "after the optimizer step");
+    // On every rank (collective when data parallel); it leaves training as it was.
+    double metric = NAN, eval_seconds = 0;
+    if (evaluate) {
+      const double before = progress.elapsed_seconds();
+      metric = task.evaluate_progress();
+      eval_seconds = progress.elapsed_seconds() - before;
+    }
+    if (log && (step % p.log_every == 0 || last || evaluate)) {
       nlohmann::json row = {{"step", step}, {"loss", float_for_log(loss)},
                              {"lr", float_for_log(static_cast<float>(task.learning_rate(step)))}, {"seconds", progress.elapsed_seconds()}};
+      if (evaluate) {
+        // A diverged model's perplexity can be inf: JSON has no inf, so it is logged as null.
+        row["metric"] = std::isfinite(metric) ? nlohmann::json(metric) : nlohmann::json();
+        row["metric_name"] = task.progress_metric();
+        row["eval_seconds"] = eval_seconds;
+      }
       if (compression) {
         const auto report = compression->report();
         double alpha = 0;
@@ -369,7 +390,7 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
       const bool resumed = ranks.agree(fs::exists(progress_ckpt));
       const int64_t start = resumed ? task.load(progress_ckpt, fingerprint_check(progress_ckpt)) : 0;
       std::optional<RunLog> log;
-      if (writes) log.emplace(prefix_dir + "/log", kLogColumns), log->truncate_from(start);
+      if (writes) log.emplace(prefix_dir + "/log", log_columns()), log->truncate_from(start);
       if (writes)
         std::fprintf(stderr, "[prefix] training steps %lld to %lld\n", static_cast<long long>(start),
                      static_cast<long long>(p.begin_step));
@@ -430,7 +451,7 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     const bool resumed = ranks.agree(fs::exists(ckpt));
     const int64_t start = resumed ? task.load(ckpt, fingerprint_check(ckpt)) : task.load(prefix_ckpt, fingerprint_check(prefix_ckpt));
     std::optional<RunLog> log;
-    if (writes) log.emplace(dir + "/log", kLogColumns), log->truncate_from(start);
+    if (writes) log.emplace(dir + "/log", log_columns()), log->truncate_from(start);
     const int64_t dense = selected_dense_bytes(task.model(), selected);
     Progress timer(label, 1);
     const float final_loss = train_range(task, compression.get(), start, p.total_steps, p, log ? &*log : nullptr, ckpt, label,
@@ -477,11 +498,74 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     ranks.wait();
   }
   if (o.sync) o.sync();
-  if (o.write_results && writes) write_results(o.out_dir, task, p, o.methods);
+  if (o.write_results && writes) write_results(o.out_dir, task, p, o.methods, o.plot_size);
 }
 
+namespace {
+
+// The logged losses smoothed by an exponential moving average (weight 0.2 on each new logged
+// loss, bias-corrected so the first points are not pulled towards 0), from step `from_step` on.
+plot::Series smoothed_loss(const std::vector<nlohmann::json>& rows, const std::string& label, const std::string& method,
+                           double from_step) {
+  constexpr double kWeight = 0.2;
+  plot::Series s;
+  s.label = label;
+  s.method = method;
+  double average = 0, weight_sum = 0;
+  for (const auto& row : rows) {
+    if (!row.contains("loss") || !row["loss"].is_number()) continue;
+    average = (1 - kWeight) * average + kWeight * row["loss"].get<double>();
+    weight_sum = (1 - kWeight) * weight_sum + kWeight;
+    const double step = row["step"].get<double>();
+    if (step < from_step) continue;
+    s.x.push_back(step);
+    s.y.push_back(average / weight_sum);
+  }
+  s.marker_every = std::max<size_t>(1, s.x.size() / 5);  // a few markers: dense lines are told apart by dash and colour
+  return s;
+}
+
+// The raw logged losses, drawn faint behind their smoothed curve.
+plot::Series raw_loss(const std::vector<nlohmann::json>& rows, const std::string& method, double from_step) {
+  plot::Series s;
+  s.method = method;
+  s.markers = false, s.in_legend = false, s.opacity = 0.25;
+  for (const auto& row : rows)
+    if (row.contains("loss") && row["loss"].is_number() && row["step"].get<double>() >= from_step)
+      s.x.push_back(row["step"].get<double>()), s.y.push_back(row["loss"].get<double>());
+  return s;
+}
+
+// The progress metric on the rows where it was evaluated; its name from the rows.
+plot::Series evaluated_metric(const std::vector<nlohmann::json>& rows, const std::string& label, const std::string& method,
+                              double from_step, std::string& metric_name) {
+  plot::Series s;
+  s.label = label;
+  s.method = method;
+  for (const auto& row : rows)
+    if (row.contains("metric") && row["metric"].is_number() && row["step"].get<double>() >= from_step) {
+      s.x.push_back(row["step"].get<double>());
+      s.y.push_back(row["metric"].get<double>());
+      if (row.contains("metric_name") && row["metric_name"].is_string()) metric_name = row["metric_name"];
+    }
+  return s;
+}
+
+// Short axis labels (paper figures are narrow): "test_accuracy_first_1000" -> "test accuracy
+// (1000 img.)", "valid_perplexity" -> "validation perplexity".
+std::string readable_metric_name(const std::string& name) {
+  const std::string first = "test_accuracy_first_";
+  if (name.rfind(first, 0) == 0) return "test accuracy (" + name.substr(first.size()) + " img.)";
+  if (name == "valid_perplexity") return "validation perplexity";
+  std::string out = name;
+  std::replace(out.begin(), out.end(), '_', ' ');
+  return out;
+}
+
+}  // namespace
+
 void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& p,
-                   const std::vector<std::string>& methods) {
+                   const std::vector<std::string>& methods, const plot::PlotSize& plot_size) {
   const std::vector<nlohmann::json> results = read_branch_results(out_dir, methods);
   const std::string metric = task.metric();
   const std::vector<std::string> columns{"method", "ratio", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes",
@@ -491,37 +575,31 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
   std::fflush(stdout);
   const std::string title = task_title(task.name());
   // Perplexity on a log axis: its log is the loss, and bad points would flatten the rest.
-  write_metric_plots(out_dir, results, {title, metric, p.name, !task.higher_is_better(), "", "uncompressed"});
+  MetricPlots style{title, metric, p.name, !task.higher_is_better(), "", "uncompressed"};
+  style.size = plot_size;
+  write_metric_plots(out_dir, results, style);
 
   // Training curves around the compression event: the end of the shared prefix (as long as a
-  // branch) once, then the baseline and every method at the ratio nearest 0.25. Batch losses
-  // are noisy, so each point is the mean of the last kSmooth logged losses.
-  constexpr size_t kSmooth = 5;
-  plot::Figure f3{title + ": training loss around the compression event (" + p.name + ")", "step",
-                  "training loss (mean of the last 5 logged steps)", false, {}, {},
-                  {{"compression begins", static_cast<double>(p.begin_step)}}};
-  const auto smoothed = [&](const std::vector<nlohmann::json>& rows, const std::string& label, double from_step) {
-    plot::Series s;
-    s.label = label;
-    s.markers = false;
-    std::vector<double> window;
-    for (const auto& row : rows) {
-      window.push_back(row["loss"].get<double>());
-      if (window.size() > kSmooth) window.erase(window.begin());
-      const double step = row["step"].get<double>();
-      if (step < from_step) continue;
-      double sum = 0;
-      for (double v : window) sum += v;
-      s.x.push_back(step);
-      s.y.push_back(sum / static_cast<double>(window.size()));
-    }
-    return s;
-  };
+  // branch) once, then the baseline and every method at the ratio nearest 0.25. Above: the
+  // training loss (smoothed, raw values faint behind); below: the metric evaluated during
+  // training (--eval-every), when the logs have it. The compression window is shaded: from
+  // the first compression event to the step alpha reaches 0 (or pruning its final sparsity).
+  plot::Figure loss, evaluated;
+  loss.title = title + ": training around the compression event (" + p.name + ")";
+  loss.x_label = evaluated.x_label = "step";
+  loss.y_label = "training loss (EMA)";
+  evaluated.log_y = !task.higher_is_better();
+  std::string metric_name;
   const double shown_from = static_cast<double>(p.begin_step - (p.total_steps - p.begin_step));
-  if (fs::exists(out_dir + "/prefix/log.jsonl"))
-    f3.series.push_back(smoothed(RunLog::read(out_dir + "/prefix/log.jsonl"), "shared prefix", shown_from));
+  const auto add = [&](const std::vector<nlohmann::json>& rows, const std::string& label, const std::string& method, double from) {
+    loss.series.push_back(raw_loss(rows, method, from));
+    loss.series.push_back(smoothed_loss(rows, label, method, from));
+    evaluated.series.push_back(evaluated_metric(rows, label, method, from, metric_name));
+  };
+  if (fs::exists(out_dir + "/prefix/log.jsonl")) add(RunLog::read(out_dir + "/prefix/log.jsonl"), "shared prefix", "prefix", shown_from);
   // The target ratio nearest 0.25 (on a log scale) among the finished branches.
   double shown_ratio = 0;
+  bool pruned = false;
   for (const auto& r : results) {
     const double ratio = r["ratio"].get<double>();
     if (r["method"] != "none" && (shown_ratio == 0 || std::fabs(std::log(ratio / 0.25)) < std::fabs(std::log(shown_ratio / 0.25))))
@@ -530,10 +608,26 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
   for (const auto& r : results) {
     const std::string m = r["method"];
     if (m != "none" && r["ratio"].get<double>() != shown_ratio) continue;
+    pruned = pruned || is_prune(m) || m == kMixed;
     const std::string id = m == "none" ? "none" : Branch{m, r["ratio"].get<double>()}.id();
-    f3.series.push_back(smoothed(RunLog::read(branch_dir(out_dir, id) + "/log.jsonl"), m == "none" ? "uncompressed" : id, 0));
+    add(RunLog::read(branch_dir(out_dir, id) + "/log.jsonl"), m == "none" ? "uncompressed" : id, m, 0);
   }
-  plot::write_svg(out_dir + "/training_curves.svg", f3);
+  const int64_t blend_end = BlendSchedule{p.begin_step, -1, p.frequency, p.alpha_decrement}.switch_step();
+  const double window_end = static_cast<double>(std::max(blend_end, pruned ? p.prune_end_step : int64_t{0}));
+  loss.bands.push_back({"compression", static_cast<double>(p.begin_step), std::max(window_end, static_cast<double>(p.begin_step))});
+  evaluated.bands = loss.bands;
+  plot_size.apply(loss);
+  plot_size.apply(evaluated);
+  std::vector<plot::Figure> panels{loss};
+  const bool has_metric = std::any_of(evaluated.series.begin(), evaluated.series.end(), [](const plot::Series& s) { return !s.x.empty(); });
+  if (has_metric) {
+    evaluated.y_label = readable_metric_name(metric_name);
+    // The lower panel's legend names the curves of both, so the loss panel keeps its height.
+    for (auto& s : panels[0].series) s.in_legend = false;
+    panels[0].height *= 0.8;
+    panels.push_back(evaluated);
+  }
+  plot::write_svg_and_pdf(out_dir + "/training_curves.svg", plot::render_svg(panels));
 }
 
 }  // namespace mc

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "matcomp/distributed/communicator.h"
+#include "experiments/lib/svg_plot.h"
 #include "experiments/lib/task.h"
 
 namespace mc {
@@ -34,6 +35,9 @@ struct Preset {
   int64_t prune_end_step = 0;  // pruning reaches its final sparsity here
   int64_t log_every = 10;
   int64_t checkpoint_every = 500;
+  // The task's progress metric (ExperimentTask::evaluate_progress) after every eval_every-th
+  // step and the last step of the prefix and of each branch, logged beside the loss (0: never).
+  int64_t eval_every = 0;
 };
 
 struct Branch {
@@ -64,6 +68,7 @@ struct SweepOptions {
   // of the batch (the task was given the same communicator). Rank 0 decides what is finished,
   // prints and writes; the model is broadcast after every compression event.
   Communicator* data_parallel = nullptr;
+  plot::PlotSize plot_size;  // --plot-width-in, --plot-height-in, --plot-font-pt
 };
 
 // The methods a sweep can run: registered_methods() plus "prune_grad" (pruning with gradient
@@ -95,6 +100,10 @@ void run_sweep(ExperimentTask& task, const SweepOptions& options);
 // Rewrites results.csv and the plots from out_dir/branches/*/result.json, and prints the
 // results table on stdout; rows in the sweep's order (methods as in `methods`, empty: all).
 void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& preset,
-                   const std::vector<std::string>& methods = {});
+                   const std::vector<std::string>& methods = {}, const plot::PlotSize& plot_size = {});
+
+// The columns of the per-branch and prefix logs (log.csv); log.jsonl rows carry the same keys.
+// "metric" (with "metric_name" and "eval_seconds") only on the rows where it was evaluated.
+const std::vector<std::string>& log_columns();
 
 }  // namespace mc

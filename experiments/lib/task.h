@@ -58,6 +58,12 @@ class ExperimentTask {
   // the recipe keeps one), then puts the training weights back, also when `use` throws. The
   // sweep exports inside it, so the shipped model file scores what result.json reports.
   virtual void with_evaluation_weights(const std::function<void()>& use) { use(); }
+  // The metric followed during training (the sweep's --eval-every): cheaper than evaluate()
+  // or on held-out data, with the same weights evaluate() uses; it must leave training exactly
+  // as it was (no RNG draw, no data position, train mode restored). Its name in the logs:
+  // "test_accuracy_first_1000" (CIFAR-10), "valid_perplexity" (PTB).
+  virtual std::string progress_metric() const = 0;
+  virtual double evaluate_progress() = 0;
   // Milliseconds for one inference batch (the recipe's batch), median of a few.
   virtual double infer_ms() = 0;
 
