@@ -6,7 +6,7 @@
 //                                       p = 0 its methods' own products, 1 the fastest path (the loader's
 //                                       default: a dense matrix formed once where the product is slower);
 //                                       counters file_bytes and resident_bytes (the weights held to infer)
-// <m> indexes methods() (0 = dense, then the registry's methods in name order); the label names the method. items/s: images or tokens.
+// <m> indexes methods() (0 = dense, then the registry's methods in registration order); the label names the method. items/s: images or tokens.
 // Each method multiplies through its own product (x B C, gather, sparse x dense, x (R S));
 // k-means and pruning go through the dense materialisation, formed once per forward.
 #include <benchmark/benchmark.h>
@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "benchmarks/bench_methods.h"
 #include "matcomp/autograd/variable.h"
 #include "matcomp/compression/apply_compression.h"
 #include "matcomp/compression/export.h"
@@ -30,15 +31,7 @@
 
 namespace {
 
-// "dense", then every registered method: a new method is benchmarked without editing this file.
-const std::vector<std::string>& methods() {
-  static const std::vector<std::string> m = [] {
-    std::vector<std::string> v{"dense"};
-    for (const std::string& name : mc::registered_methods()) v.push_back(name);
-    return v;
-  }();
-  return m;
-}
+const std::vector<std::string>& methods() { return bench::dense_and_registered_methods(); }
 constexpr double kRatio = 0.25;
 
 // Compresses the selected weights at once (pruning straight to its final sparsity).

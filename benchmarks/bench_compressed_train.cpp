@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/bench_methods.h"
 #include "matcomp/autograd/ops.h"
 #include "matcomp/compression/apply_compression.h"
 #include "matcomp/compression/registry.h"
@@ -27,14 +28,7 @@
 
 namespace {
 
-const std::vector<std::string>& methods() {
-  static const std::vector<std::string> m = [] {
-    std::vector<std::string> v{"dense"};
-    for (const std::string& name : mc::registered_methods()) v.push_back(name);
-    return v;
-  }();
-  return m;
-}
+const std::vector<std::string>& methods() { return bench::dense_and_registered_methods(); }
 
 bool is_prune(const std::string& method) { return method.rfind("prune", 0) == 0; }
 
