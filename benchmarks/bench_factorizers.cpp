@@ -13,8 +13,8 @@
 //
 // Names: BM_Factor/<method>/<m>x<n>/r<ratio>/<matrix>, e.g. BM_Factor/lowrank/2304x384/r0.25/decay1.
 //
-//   build/bin/matcomp-bench --benchmark_filter='^BM_Factor/' --benchmark_min_time=0.1 \
-//       --benchmark_out=factor.json --benchmark_out_format=json
+//   build/bin/matcomp-bench --benchmark_filter='^BM_Factor/' --benchmark_min_time=0.1
+//       --benchmark_out=factor.json --benchmark_out_format=json      (one command line)
 //   scripts/factorizer_report.py factor.json
 //
 // Run time, 2-core machine shared with other jobs (load average 4-5), --benchmark_min_time=0.1:
@@ -30,6 +30,8 @@
 //   MATCOMP_BENCH_WEIGHTS=PATH         also factor the trained weights in PATH (a checkpoint,
 //                                      or a folder of 2-D float32 .npy files); an unreadable
 //                                      PATH gives one BM_Factor/trained case that reports why.
+//   MATCOMP_BENCH_THREADS=N            threads for OpenMP and OpenBLAS (default 2); on a busy
+//                                      machine 1 thread on both sides gives steadier ratios.
 //   MATCOMP_BENCH_SAVE_MATRICES=DIR    write each matrix a case factors to DIR/<stem>.npy, so
 //                                      another program can factor exactly the same matrix.
 //
@@ -77,11 +79,22 @@ void save_if_asked(const FactorMatrix& matrix, const mc::Tensor& a) {
   if (!std::filesystem::exists(path)) mc::write_npy(path.string(), a);  // atomic
 }
 
+// 2 (the machine's cores) unless MATCOMP_BENCH_THREADS says otherwise.
+int suite_threads() {
+  const char* t = std::getenv("MATCOMP_BENCH_THREADS");
+  if (t == nullptr || *t == '\0') return 2;
+  char* end = nullptr;
+  const long v = std::strtol(t, &end, 10);
+  MC_CHECK(end != t && *end == '\0' && v >= 1 && v <= 1024, mc::ValueError,
+           "MATCOMP_BENCH_THREADS must be a whole number of threads >= 1, got '" << t << "'");
+  return static_cast<int>(v);
+}
+
 void factor(benchmark::State& state, const std::string& method, const FactorMatrix& matrix, double ratio) {
-  mc::set_num_threads(2);
   std::unique_ptr<mc::MatrixCompressor> compressor;
   const mc::Tensor* a = nullptr;
   try {
+    mc::set_num_threads(suite_threads());
     compressor = mc::compressor_for_ratio(method, matrix.m, matrix.n, ratio);
     a = &mc::bench::cached_matrix(matrix);
     save_if_asked(matrix, *a);
@@ -107,6 +120,7 @@ void factor(benchmark::State& state, const std::string& method, const FactorMatr
   state.counters["target_ratio"] = ratio;
   state.counters["m"] = static_cast<double>(matrix.m);
   state.counters["n"] = static_cast<double>(matrix.n);
+  state.counters["threads"] = mc::num_threads();
   const nlohmann::json label = {{"matrix", matrix.file_stem()}, {"settings", result->settings()}};
   state.SetLabel(label.dump());
 }

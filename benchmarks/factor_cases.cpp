@@ -80,9 +80,15 @@ std::vector<FactorMatrix> trained_matrices(const std::string& path) {
     MC_CHECK(fs::is_regular_file(path, ec), IoError,
              path << ": not found (MATCOMP_BENCH_WEIGHTS must name a matcomp checkpoint or a folder of .npy files)");
     Checkpoint ck = read_checkpoint(path);
+    // A dense layer's matrix is "model.<layer>.weight.A" (a DenseWeight's parameter A); a
+    // plain "model.<layer>.weight" parameter counts too. Compressed layers hold factors, not A.
+    const auto ends_with = [](const std::string& s, const std::string& tail) {
+      return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+    };
     for (auto& [name, array] : ck.tensors) {
-      const bool weight = name.rfind("model.", 0) == 0 && name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
-      if (weight && is_matrix(array)) out.push_back(from_array(name.substr(6), std::move(array)));
+      if (name.rfind("model.", 0) != 0 || !is_matrix(array)) continue;
+      if (ends_with(name, ".weight.A")) out.push_back(from_array(name.substr(6, name.size() - 8), std::move(array)));
+      else if (ends_with(name, ".weight")) out.push_back(from_array(name.substr(6), std::move(array)));
     }
   }
   MC_CHECK(!out.empty(), IoError, path << ": holds no 2-D float32 weight to factor");

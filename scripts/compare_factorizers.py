@@ -90,7 +90,7 @@ def run_suite(args):
     if not cases:
         sys.exit(f"compare_factorizers: --filter {args.filter!r} selects no BM_Factor case")
     work = tempfile.mkdtemp(prefix="factor_suite_")
-    env = dict(os.environ, MATCOMP_BENCH_SAVE_MATRICES=work)
+    env = dict(os.environ, MATCOMP_BENCH_SAVE_MATRICES=work, MATCOMP_BENCH_THREADS=str(args.threads))
     ours_runs, context = [], None
     theirs = {}  # (case, library) -> {"seconds": [...], "rel_error": x}
     for rep in range(args.reps):
@@ -161,7 +161,7 @@ def main():
     if args.reps < 1:
         ap.error("--reps must be at least 1")
     if args.suite:
-        # Theirs on as many threads as ours (matcomp-bench runs every case on 2).
+        # Theirs on as many threads as ours (MATCOMP_BENCH_THREADS).
         from threadpoolctl import threadpool_limits
         with threadpool_limits(limits=args.threads):
             return run_suite(args)

@@ -138,7 +138,8 @@ def markdown(rows, theirs):
         if "error" in r:
             out.append(f"{head} skipped: {str(r['error']).replace('|', '/')} | | | | |")
             continue
-        settings = ", ".join(f"{k} {v}" for k, v in r["settings"].items() if k not in ("seed", "rows"))
+        settings = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                             for k, v in r["settings"].items() if k not in ("seed", "rows"))
         out.append(f"{head} {settings} | {r['rel_error']:.4f} | {int(r['stored_bytes'])} | {r['achieved_ratio']:.4f} | "
                    f"{fmt_time(r['seconds'])} |")
     if theirs:

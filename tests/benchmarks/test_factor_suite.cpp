@@ -19,6 +19,8 @@
 #include "matcomp/compression/registry.h"
 #include "matcomp/core/npy.h"
 #include "matcomp/core/rng.h"
+#include "matcomp/layers/checkpoint.h"
+#include "matcomp/layers/cifar10_cnn.h"
 
 namespace fs = std::filesystem;
 
@@ -132,6 +134,25 @@ TEST(FactorSuite, TrainedWeightsFromAFolderOfNpyJoinTheSuite) {
     EXPECT_EQ(row.at("matrix"), "trained:fc.weight");
     EXPECT_LT(row.at("rel_error").get<double>(), 1.0) << row.dump();
   }
+}
+
+TEST(FactorSuite, TrainedWeightsFromACheckpointAreTheDenseLayersMatrices) {
+  REQUIRE_BENCH_AND_PYTHON();
+  const std::string dir = scratch("checkpoint");
+  mc::Cifar10CnnConfig config;
+  config.image_size = 8, config.conv_channels = 4, config.local3 = 24, config.local4 = 12;
+  mc::Rng rng(21);
+  mc::Cifar10Cnn model(config, rng);
+  const std::string ckpt = dir + "/at-begin.safetensors";
+  mc::save_checkpoint(ckpt, model, nullptr, 0, nullptr, nullptr);
+  const Result list = run("MATCOMP_BENCH_WEIGHTS=" + ckpt + " " + kBench + " --benchmark_list_tests=true --benchmark_filter=trained");
+  ASSERT_EQ(list.code, 0) << list.out;
+  // local3 (flattened features, 24) and local4 (24, 12); the conv kernels are stored as
+  // (5 * 5 * in channels, out channels) matrices; biases are no matrices.
+  EXPECT_NE(list.out.find("/r0.5/trained:local3.weight"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("BM_Factor/lowrank/24x12/r0.5/trained:local4.weight"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("BM_Factor/lowrank/75x4/r0.5/trained:conv1.weight"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find("bias"), std::string::npos) << list.out;
 }
 
 TEST(FactorSuite, AMissingWeightsPathIsOneSkippedCaseThatSaysWhy) {
