@@ -162,7 +162,7 @@ def esc(text):
 
 def scatter_svg(title, x_label, y_label, series, log_y):
     """series: [(name, color, hollow, [(x, y)])]; x is always log-scaled."""
-    W, H, L, R, T, B = 760, 460, 70, 230, 40, 50
+    W, H, L, R, T, B = 900, 460, 70, 330, 40, 50
     pts = [(x, y) for _, _, _, p in series for x, y in p if x > 0 and (y > 0 or not log_y) and math.isfinite(y)]
     if not pts:
         return None
