@@ -7,7 +7,8 @@
 # ANCHORS_DIR defaults to bench/anchors (the PyTorch scripts in this repository); ROUNDS to 3.
 # scripts/install-deps.sh --anchors installs what they need.
 # Environment: BUILD (default build), PYTHON (default /usr/bin/python3, which has torch),
-# BLAS_DIR (OpenBLAS OpenMP build directory for torch's LD_LIBRARY_PATH).
+# BLAS_DIR (OpenBLAS OpenMP build directory for torch's LD_LIBRARY_PATH), KERNELS (both: with
+# and without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when they are set, the default; as-is: once).
 # Each comparison is a row of COMPARISONS: bench name | anchor script + args | JSON path of
 # the anchor's throughput. A bench that the binary does not have is skipped.
 set -euo pipefail
@@ -28,6 +29,24 @@ COMPARISONS=(
 )
 
 [ -x "$BENCH" ] || { echo "no $BENCH: build matcomp-bench first" >&2; exit 1; }
+
+# OpenBLAS picks its kernels from the CPU unless OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE) name
+# them, and the choice moves both sides' speed. Where they are set, the comparison runs twice:
+# with them, then without them (autodetected); set KERNELS=as-is for one run.
+if [ -z "${COMPARE_TORCH_INNER:-}" ] && [ "${KERNELS:-both}" = both ] && [ -n "${OPENBLAS_CORETYPE:-}${OPENBLAS_L2_SIZE:-}" ]; then
+  COMPARE_TORCH_INNER=1 "$0" "$@"
+  echo
+  COMPARE_TORCH_INNER=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$0" "$@"
+  exit
+fi
+# Both sides load the same OpenBLAS (ours links it; torch gets it through LD_LIBRARY_PATH), so
+# they run the same kernels: name them.
+core="$(LD_LIBRARY_PATH="$BLAS_DIR" "$PYTHON" -c '
+import ctypes, ctypes.util, glob, sys
+lib = (glob.glob(sys.argv[1] + "/libopenblas*.so*") or [ctypes.util.find_library("openblas") or "libopenblas.so.0"])[0]
+f = ctypes.CDLL(lib).openblas_get_corename; f.restype = ctypes.c_char_p; print(f().decode())' "$BLAS_DIR" 2>/dev/null || echo unknown)"
+echo "OpenBLAS kernels, both sides: $core (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset, autodetected}, OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-unset})"
+echo
 [ -d "$ANCHORS" ] || { echo "no anchors folder $ANCHORS" >&2; exit 1; }
 available="$("$BENCH" --benchmark_list_tests=true)"
 TMP="$(mktemp -d)"
@@ -43,7 +62,9 @@ sys.stdout.write(out)
 PY
 }
 
-printf '| bench | ours (median) | torch (median) | ratio ours/torch | peak RSS ours MiB | peak RSS torch MiB |\n|---|---|---|---|---|---|\n'
+# ratio: of the medians; per round: each round's ours/torch, lowest..highest; claimable: the
+# slowest round of ours over the median of theirs (a speed-up is claimed only from that).
+printf '| bench | ours (median) | torch (median) | ratio ours/torch | per round | claimable (slowest ours / median torch) | peak RSS ours MiB | peak RSS torch MiB |\n|---|---|---|---|---|---|---|---|\n'
 for row in "${COMPARISONS[@]}"; do
   IFS='|' read -r bench anchor field <<<"$row"
   grep -qE "^$bench(/|$)" <<<"$available" || { echo "skip $bench (not in matcomp-bench)" >&2; continue; }
@@ -66,6 +87,8 @@ print(v)' "$TMP/torch.json" "$field")")
 import statistics, sys
 name, ours, theirs, ro, rt = sys.argv[1], *[[float(x) for x in a.split()] for a in sys.argv[2:]]
 mo, mt = statistics.median(ours), statistics.median(theirs)
-print(f"| {name} | {mo:.0f} | {mt:.0f} | {mo / mt:.2f} | {max(ro):.0f} | {max(rt):.0f} |")
+per_round = [o / t for o, t in zip(ours, theirs)]
+print(f"| {name} | {mo:.0f} | {mt:.0f} | {mo / mt:.2f} | {min(per_round):.2f}..{max(per_round):.2f} | "
+      f"{min(ours) / mt:.2f} | {max(ro):.0f} | {max(rt):.0f} |")
 PY
 done
