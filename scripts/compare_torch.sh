@@ -74,6 +74,9 @@ for row in "${COMPARISONS[@]}"; do
     measure "$BENCH" --benchmark_filter="^$bench(/|$)" --benchmark_format=json --benchmark_min_time=3 > "$TMP/ours.json"
     rss_ours+=("$(cat "$TMP/rss")")
     ours+=("$("$PYTHON" -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]; print(b["items_per_second"])' "$TMP/ours.json")")
+    # The step's arithmetic rate, where the bench reports one (the CNN's conv + dense FLOPs).
+    "$PYTHON" -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]; "GFLOP/s" in b and print(sys.argv[2], b["GFLOP/s"])' \
+      "$TMP/ours.json" "$bench" >> "$TMP/gflops"
     LD_LIBRARY_PATH="$BLAS_DIR" measure "$PYTHON" "$ANCHORS/${anchor_cmd[0]}" "${anchor_cmd[@]:1}" > "$TMP/torch.json"
     rss_theirs+=("$(cat "$TMP/rss")")
     theirs+=("$("$PYTHON" -c '
@@ -92,3 +95,22 @@ print(f"| {name} | {mo:.0f} | {mt:.0f} | {mo / mt:.2f} | {min(per_round):.2f}..{
       f"{min(ours) / mt:.2f} | {max(ro):.0f} | {max(rt):.0f} |")
 PY
 done
+
+# Share of the sgemm peak: the median GFLOP/s of each step that reports one, over cblas_sgemm's
+# on a 1024^3 product (the best rate this OpenBLAS reaches here, measured now).
+if [ -s "$TMP/gflops" ]; then
+  "$BENCH" --benchmark_filter='^BM_SgemmRawCblas/1024/1024/1024/' --benchmark_min_time=2 --benchmark_format=json > "$TMP/peak.json"
+  "$PYTHON" - "$TMP/gflops" "$TMP/peak.json" <<'PY'
+import collections, json, statistics, sys
+peak = json.load(open(sys.argv[2]))["benchmarks"][0]["GFLOP/s"] / 1e9
+rates = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, value = line.split()
+    rates[name].append(float(value) / 1e9)
+print()
+for name, values in rates.items():
+    m = statistics.median(values)
+    print(f"{name}: {m:.1f} GFLOP/s (median of rounds) = {100 * m / peak:.0f} % of the sgemm peak "
+          f"({peak:.1f} GFLOP/s, 1024^3 cblas_sgemm)")
+PY
+fi
