@@ -153,7 +153,7 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
                  "--of N); rank 0 trains the shared prefix and writes the results. 'data' runs every step on all "
                  "ranks, each on its share of the batch, gradients averaged (docs/DISTRIBUTED.md)")
       ->check(CLI::IsMember({"none", "branches", "data"}));
-  app.add_flag("--results-only", results_only, "redraw results.csv and the plots from finished branches, train nothing");
+  app.add_flag("--results-only", results_only, "redraw results.csv and the plots from finished branches (or only the plots from results.csv, where the branches are gone), train nothing");
   app.add_flag("--restart", restart,
                "start over: remove the results already in --out (made with any settings) before running; without it, "
                "an --out made with other settings (seed, preset, task, data...) is refused")
@@ -223,10 +223,11 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
     o.layers = split_list(layers);
     o.shard = shard, o.shards = shards, o.seed = seed, o.restart = restart;
     if (results_only) {  // before the data is loaded: a mistyped --out must not give an empty table
-      const bool found = seeds.empty() ? std::filesystem::is_directory(o.out_dir + "/branches")
+      const bool found = seeds.empty() ? std::filesystem::is_directory(o.out_dir + "/branches") ||
+                                             std::filesystem::is_regular_file(o.out_dir + "/results.csv")
                                        : std::filesystem::is_directory(o.out_dir);
       MC_CHECK(found, ValueError, "--results-only: " << o.out_dir << " holds no sweep (no " << o.out_dir
-                                                     << (seeds.empty() ? "/branches/" : "/ folder") << "); check --out");
+                                                     << (seeds.empty() ? "/branches/ or results.csv" : "/ folder") << "); check --out");
     }
     if (parallel != "none") session = std::make_unique<DistributedSession>(DistributedBackend::Auto);
     if (parallel == "branches") {

@@ -27,6 +27,11 @@ void sort_results(std::vector<nlohmann::json>& rows, const std::vector<std::stri
 // The same rows and columns as results.csv, aligned for a terminal.
 std::string format_results_table(const std::vector<nlohmann::json>& rows, const std::vector<std::string>& columns);
 
+// The rows of a results.csv written by write_results_csv: numeric cells as numbers, the others
+// as strings, empty cells left out. IoError naming the file for a missing header, a row with
+// more cells than the header, or no "method" column.
+std::vector<nlohmann::json> read_results_csv(const std::string& path);
+
 // A header line, then one line per row with the given columns (a key the row lacks: empty cell).
 void write_results_csv(const std::string& path, const std::vector<nlohmann::json>& rows,
                        const std::vector<std::string>& columns);

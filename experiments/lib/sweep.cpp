@@ -566,17 +566,26 @@ std::string readable_metric_name(const std::string& name) {
 
 void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& p,
                    const std::vector<std::string>& methods, const plot::PlotSize& plot_size) {
-  const std::vector<nlohmann::json> results = read_branch_results(out_dir, methods);
   const std::string metric = task.metric();
+  const std::string title = task_title(task.name());
+  // Perplexity on a log axis: its log is the loss, and bad points would flatten the rest.
+  MetricPlots style{title, metric, p.name, !task.higher_is_better(), "", "uncompressed"};
+  style.size = plot_size;
+  if (!fs::is_directory(out_dir + "/branches")) {
+    // A published sweep (docs/results/) keeps results.csv but not its branches: the metric
+    // plots are redrawn from the table; the training curves need the branches' logs.
+    const std::vector<nlohmann::json> rows = read_results_csv(out_dir + "/results.csv");
+    write_metric_plots(out_dir, rows, style);
+    std::fprintf(stderr, "%s has no branches/: redrew the %s plots from results.csv (not the training curves)\n",
+                 out_dir.c_str(), metric.c_str());
+    return;
+  }
+  const std::vector<nlohmann::json> results = read_branch_results(out_dir, methods);
   const std::vector<std::string> columns{"method", "ratio", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes",
                                          metric, "infer_ms", "final_loss", "steps", "train_seconds"};
   write_results_csv(out_dir + "/results.csv", results, columns);
   std::printf("%s", format_results_table(results, columns).c_str());
   std::fflush(stdout);
-  const std::string title = task_title(task.name());
-  // Perplexity on a log axis: its log is the loss, and bad points would flatten the rest.
-  MetricPlots style{title, metric, p.name, !task.higher_is_better(), "", "uncompressed"};
-  style.size = plot_size;
   write_metric_plots(out_dir, results, style);
 
   // Training curves around the compression event: the end of the shared prefix (as long as a

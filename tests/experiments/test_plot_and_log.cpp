@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <sstream>
 
@@ -148,6 +150,32 @@ TEST(ResultsTable, SweepOrderBaselineFirstThenMethodsAsGivenRatiosDescending) {
   const std::string table = mc::format_results_table(rows, {"method", "ratio"});
   EXPECT_EQ(table.substr(0, table.find('\n')), "method   ratio");
   EXPECT_NE(table.find("\nsimhash  0.5\n"), std::string::npos) << table;
+}
+
+// A published sweep keeps only results.csv: its rows read back as written, and a damaged
+// table is refused naming the file.
+TEST(ResultsTable, ResultsCsvReadsBackWhatWasWritten) {
+  const std::string dir = ::testing::TempDir() + "/matcomp_results_csv_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::vector<nlohmann::json> rows{{{"method", "none"}, {"ratio", 1.0}, {"accuracy", 0.8405}},
+                                         {{"method", "kmeans"}, {"ratio", 0.25}, {"accuracy", 0.8452}, {"stored_bytes", 843264}}};
+  mc::write_results_csv(dir + "/results.csv", rows, {"method", "ratio", "stored_bytes", "accuracy"});
+  const std::vector<nlohmann::json> back = mc::read_results_csv(dir + "/results.csv");
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0]["method"], "none");
+  EXPECT_FALSE(back[0].contains("stored_bytes")) << "an empty cell is left out";
+  EXPECT_DOUBLE_EQ(back[1]["accuracy"].get<double>(), 0.8452);
+  EXPECT_DOUBLE_EQ(back[1]["stored_bytes"].get<double>(), 843264);
+  mc::write_file_atomically(dir + "/bad.csv", "method,ratio\nnone,1,2\n");
+  try {
+    mc::read_results_csv(dir + "/bad.csv");
+    ADD_FAILURE() << "a row longer than the header was accepted";
+  } catch (const mc::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.csv:2"), std::string::npos) << e.what();
+  }
+  mc::write_file_atomically(dir + "/nomethod.csv", "ratio\n1\n");
+  EXPECT_THROW(mc::read_results_csv(dir + "/nomethod.csv"), mc::IoError);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RunLog, FloatsAreLoggedWithoutWideningNoise) {
