@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/run_command.h"
 #include "matcomp/autograd/variable.h"
 #include "matcomp/compression/apply_compression.h"
 #include "matcomp/compression/export.h"
@@ -25,20 +26,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result run(const std::string& command) {
-  Result r{0, ""};
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = matcomp_test::CommandResult;
+Result run(const std::string& command) { return matcomp_test::run_command(command); }
 
 const std::string kTool = std::string(MATCOMP_BINARY_DIR) + "/bin/matcomp-model";
 
