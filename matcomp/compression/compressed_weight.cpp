@@ -167,15 +167,19 @@ void CompressedWeight::set_inference_path(InferencePath path) {
   inference_dense_ = Var();
 }
 
-bool CompressedWeight::infers_through_dense() const {
-  return inference_path_ == InferencePath::Fastest && phase_ == Phase::Factored && matrix_ && !matrix_->product_beats_dense();
+bool CompressedWeight::fastest_path_uses_dense() const {
+  return phase_ == Phase::Factored && matrix_ && !matrix_->product_beats_dense();
 }
 
-int64_t CompressedWeight::inference_resident_bytes() const {
+bool CompressedWeight::infers_through_dense() const {
+  return inference_path_ == InferencePath::Fastest && fastest_path_uses_dense();
+}
+
+int64_t CompressedWeight::inference_resident_bytes(InferencePath path) const {
   if (phase_ == Phase::Dense) return 4 * rows_ * cols_;
   int64_t bytes = matrix_->resident_bytes();
   if (phase_ == Phase::Blend) bytes += 4 * rows_ * cols_;  // A
-  if (infers_through_dense()) bytes += 4 * rows_ * cols_;
+  if (path == InferencePath::Fastest && fastest_path_uses_dense()) bytes += 4 * rows_ * cols_;
   return bytes;
 }
 

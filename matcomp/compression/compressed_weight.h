@@ -69,10 +69,13 @@ class CompressedWeight : public Weight {
   // again at the next inference forward. Edit factor values by hand only after set_inference_path.
   void set_inference_path(InferencePath path);
   InferencePath inference_path() const { return inference_path_; }
-  bool infers_through_dense() const;  // Fastest chose a dense Â for this method
-  // Bytes held to multiply at inference on the chosen path: the factors (and a blend's A),
-  // plus the dense Â where the path forms one.
-  int64_t inference_resident_bytes() const;
+  // Whether the fastest path forms a dense Â for this weight (factored, and its method's own
+  // product is slower than one sgemm), whatever path is set now.
+  bool fastest_path_uses_dense() const;
+  bool infers_through_dense() const;  // the path set now forms a dense Â
+  // Bytes held to multiply at inference on `path`: the factors (and a blend's A), plus the
+  // dense Â where that path forms one.
+  int64_t inference_resident_bytes(InferencePath path) const;
 
   // The method re-imposes its structure after an optimizer step (pruning masks).
   void after_optimizer_step();

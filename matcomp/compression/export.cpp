@@ -166,16 +166,12 @@ ExportedModelInfo describe_model(const Module& model) {
   for (const auto& [name, w] : weights) {
     const CompressedMatrix& m = *w->matrix();
     ExportedLayer row{name, {m.rows(), m.cols()}, m.method(), phase_name(w->phase()), m.stored_bits(), m.rows() * m.cols()};
-    int64_t resident = m.resident_bytes();
-    if (w->phase() == Phase::Blend) {
-      row.stored_bits += 32 * row.weights;  // the blend still holds A
-      resident += 4 * row.weights;
-    }
-    row.infers_through_dense = w->phase() == Phase::Factored && !m.product_beats_dense();
+    if (w->phase() == Phase::Blend) row.stored_bits += 32 * row.weights;  // the blend still holds A
+    row.infers_through_dense = w->fastest_path_uses_dense();
     info.layers.push_back(row);
     info.dense_float_bytes += 4 * row.weights;
-    info.resident_bytes += resident;
-    info.fastest_resident_bytes += resident + (row.infers_through_dense ? 4 * row.weights : 0);
+    info.resident_bytes += w->inference_resident_bytes(InferencePath::Product);
+    info.fastest_resident_bytes += w->inference_resident_bytes(InferencePath::Fastest);
   }
   const auto inside_compressed = [&](const std::string& name) {
     for (const auto& [w_name, w] : weights)

@@ -94,7 +94,7 @@ TEST(InferencePath, TheFastestPathMatchesTheOwnProductsAndCountsItsMemory) {
     mc::set_inference_path(*model, mc::InferencePath::Product);
     const mc::Tensor product = logits_of(*model, x);
     EXPECT_LT(largest_relative_difference(fastest, product), 1e-5) << method;
-    EXPECT_EQ(w->inference_resident_bytes(), w->matrix()->resident_bytes()) << method << ": product path holds the factors";
+    EXPECT_EQ(w->inference_resident_bytes(mc::InferencePath::Product), w->matrix()->resident_bytes()) << method << ": product path holds the factors";
 
     const mc::ExportedModelInfo info = mc::describe_exported_model(path);
     const int64_t both_dense = 4 * (16 * 24 + 24 * 12);  // local3 and local4 as dense floats
