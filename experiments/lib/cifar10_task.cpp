@@ -1,6 +1,9 @@
 #include "experiments/lib/cifar10_task.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <sstream>
 
 #include "matcomp/autograd/ops.h"
 #include "matcomp/autograd/variable.h"
@@ -18,13 +21,85 @@ Cifar10Task::Cifar10Task(const std::string& cifar_dir, Cifar10Recipe recipe)
       train_(data::load_cifar10(cifar_dir, data::Cifar10Part::Train)),
       test_(data::load_cifar10(cifar_dir, data::Cifar10Part::Test)) {
   MC_CHECK(recipe_.batch > 0 && recipe_.learning_rate > 0, ValueError, "cifar10: batch and learning rate must be positive");
+  MC_CHECK(recipe_.schedule != Cifar10Schedule::Cosine ||
+               (recipe_.warmup_steps >= 0 && recipe_.cosine_steps > recipe_.warmup_steps),
+           ValueError,
+           "cifar10: the cosine schedule needs 0 <= warm-up steps (" << recipe_.warmup_steps << ") < its length ("
+                                                                    << recipe_.cosine_steps << ")");
 }
 
 Cifar10Task::~Cifar10Task() = default;
 
-nlohmann::json Cifar10Task::recipe_json() const {
-  return {{"batch", recipe_.batch},           {"learning_rate", recipe_.learning_rate}, {"decay_steps", recipe_.decay_steps},
-          {"decay_rate", recipe_.decay_rate}, {"ema_decay", recipe_.ema_decay},         {"eval_images", recipe_.eval_images}};
+nlohmann::json Cifar10Task::recipe_json() const { return mc::recipe_json(recipe_); }
+
+nlohmann::json recipe_json(const Cifar10Recipe& recipe_) {
+  nlohmann::json j = {{"batch", recipe_.batch},         {"learning_rate", recipe_.learning_rate},
+                      {"decay_steps", recipe_.decay_steps}, {"decay_rate", recipe_.decay_rate},
+                      {"ema_decay", recipe_.ema_decay},     {"eval_images", recipe_.eval_images}};
+  // The fields added with the fast recipe are written only where they leave the reference's
+  // values, so the fingerprints of sweeps made before them still match.
+  const Cifar10Recipe reference;
+  if (recipe_.schedule == Cifar10Schedule::Cosine)
+    j["schedule"] = "cosine", j["warmup_steps"] = recipe_.warmup_steps, j["cosine_steps"] = recipe_.cosine_steps;
+  if (recipe_.momentum != reference.momentum) j["momentum"] = recipe_.momentum;
+  if (recipe_.nesterov) j["nesterov"] = true;
+  if (recipe_.weight_decay != reference.weight_decay) j["weight_decay"] = recipe_.weight_decay;
+  if (recipe_.other_weight_decay != reference.other_weight_decay) j["other_weight_decay"] = recipe_.other_weight_decay;
+  return j;
+}
+
+void apply_recipe_overrides(Cifar10Recipe& recipe, const std::string& overrides) {
+  std::stringstream in(overrides);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    MC_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < item.size(), ValueError,
+             "--recipe: '" << item << "' is not key=value");
+    const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    const auto number = [&](double min, double max) {
+      char* end = nullptr;
+      errno = 0;
+      const double v = std::strtod(value.c_str(), &end);
+      MC_CHECK(end != value.c_str() && *end == '\0' && errno != ERANGE && std::isfinite(v) && v >= min && v <= max, ValueError,
+               "--recipe: " << key << "=" << value << " must be a number in [" << min << ", " << max << "]");
+      return v;
+    };
+    const auto steps = [&] {
+      const double v = number(0, 1e12);
+      MC_CHECK(v == std::floor(v), ValueError, "--recipe: " << key << "=" << value << " must be a whole number of steps");
+      return static_cast<int64_t>(v);
+    };
+    if (key == "lr") {
+      recipe.learning_rate = static_cast<float>(number(1e-8, 100));
+    } else if (key == "schedule") {
+      MC_CHECK(value == "staircase" || value == "cosine", ValueError,
+               "--recipe: schedule=" << value << " must be staircase or cosine");
+      recipe.schedule = value == "cosine" ? Cifar10Schedule::Cosine : Cifar10Schedule::Staircase;
+    } else if (key == "decay_steps") {
+      recipe.decay_steps = steps();
+    } else if (key == "decay_rate") {
+      recipe.decay_rate = static_cast<float>(number(1e-8, 1));
+    } else if (key == "warmup") {
+      recipe.warmup_steps = steps();
+    } else if (key == "momentum") {
+      recipe.momentum = static_cast<float>(number(0, 0.999));
+    } else if (key == "nesterov") {
+      MC_CHECK(value == "0" || value == "1", ValueError, "--recipe: nesterov=" << value << " must be 0 or 1");
+      recipe.nesterov = value == "1";
+    } else if (key == "wd") {
+      recipe.weight_decay = static_cast<float>(number(0, 1));
+    } else if (key == "other_wd") {
+      recipe.other_weight_decay = static_cast<float>(number(0, 1));
+    } else if (key == "ema") {
+      const double v = number(0, 0.999999);
+      recipe.ema_decay = static_cast<float>(v);
+    } else {
+      MC_CHECK(false, ValueError,
+               "--recipe: unknown key '" << key
+                                         << "' (known: lr, schedule, decay_steps, decay_rate, warmup, momentum, nesterov, "
+                                            "wd, other_wd, ema)");
+    }
+  }
 }
 
 std::vector<std::string> Cifar10Task::data_files() const {
@@ -43,9 +118,11 @@ void Cifar10Task::init(uint64_t seed) {
   loader_.reset();
   seed_ = seed;
   rng_ = Rng(seed);
-  model_ = std::make_unique<Cifar10Cnn>(Cifar10CnnConfig{.batch = recipe_.batch}, rng_);
+  Cifar10CnnConfig architecture{.batch = recipe_.batch};
+  architecture.weight_decay = recipe_.weight_decay, architecture.other_weight_decay = recipe_.other_weight_decay;
+  model_ = std::make_unique<Cifar10Cnn>(architecture, rng_);
   if (parallel_) parallel_->attach(*model_);
-  optimizer_ = std::make_unique<SGD>(*model_, recipe_.learning_rate);
+  optimizer_ = std::make_unique<SGD>(*model_, recipe_.learning_rate, SgdOptions{recipe_.momentum, recipe_.nesterov});
   ema_ = recipe_.ema_decay > 0 ? std::make_unique<ExponentialMovingAverage>(*model_, recipe_.ema_decay) : nullptr;
   loader_next_ = 0;
 }
@@ -54,9 +131,13 @@ void Cifar10Task::set_data_parallel(Communicator* comm) {
   parallel_ = DataParallel::for_batch(comm, recipe_.batch, "cifar10");
 }
 
-double Cifar10Task::learning_rate(int64_t step) const {
-  if (recipe_.decay_steps <= 0) return recipe_.learning_rate;
-  return ExponentialDecay{recipe_.learning_rate, recipe_.decay_steps, recipe_.decay_rate, /*staircase=*/true}(step);
+double Cifar10Task::learning_rate(int64_t step) const { return cifar10_learning_rate(recipe_, step); }
+
+double cifar10_learning_rate(const Cifar10Recipe& recipe, int64_t step) {
+  if (recipe.schedule == Cifar10Schedule::Cosine)
+    return CosineDecay{recipe.learning_rate, recipe.cosine_steps, recipe.warmup_steps, 0.0f}(step);
+  if (recipe.decay_steps <= 0) return recipe.learning_rate;
+  return ExponentialDecay{recipe.learning_rate, recipe.decay_steps, recipe.decay_rate, /*staircase=*/true}(step);
 }
 
 float Cifar10Task::train_step(int64_t step, CompressionController* compression) {

@@ -1,7 +1,8 @@
 // The CIFAR-10 task of the comparison: the reference CNN (layers/cifar10_cnn.h) trained with
 // the TF tutorial's recipe (SGD, lr 0.1 with staircase decay, weight decay on local3/local4,
-// batch 128 of augmented 24x24 crops), evaluated by test accuracy on centre crops, with the
-// weights' moving average where the recipe uses one.
+// batch 128 of augmented 24x24 crops) or a faster one (momentum, warm-up and cosine decay,
+// weight decay on every kernel), evaluated by test accuracy on centre crops, with the weights'
+// moving average where the recipe uses one.
 #pragma once
 
 #include <memory>
@@ -19,16 +20,42 @@
 
 namespace mc {
 
+enum class Cifar10Schedule {
+  Staircase,  // the tutorial's: lr *= decay_rate every decay_steps
+  Cosine,     // linear warm-up over warmup_steps, then a half cosine to 0 at cosine_steps
+};
+
+// The defaults are the reference's recipe; the `fast` preset changes them (docs/EXPERIMENTS.md,
+// "A faster recipe", says what was tried).
 struct Cifar10Recipe {
   int64_t batch = 128;
   float learning_rate = 0.1f;
-  int64_t decay_steps = 0;   // lr *= decay_rate every decay_steps (0: never)
+  Cifar10Schedule schedule = Cifar10Schedule::Staircase;
+  int64_t decay_steps = 0;   // Staircase: lr *= decay_rate every decay_steps (0: never)
   float decay_rate = 0.1f;
+  int64_t warmup_steps = 0;  // Cosine
+  int64_t cosine_steps = 0;  // Cosine: the step where the rate reaches 0 (the preset's total)
+  float momentum = 0;        // SGD momentum (0: plain SGD, as the reference)
+  bool nesterov = false;
+  float weight_decay = 0.004f;      // L2 on the local3 and local4 kernels (the reference's)
+  float other_weight_decay = 0.0f;  // L2 on the conv and softmax kernels (none in the reference)
   float ema_decay = 0.9999f;  // 0: evaluate the raw weights
   int64_t eval_images = 0;    // 0: the whole test set
   // Images of the test set (its first ones, a fixed choice) evaluated during training.
   int64_t progress_images = 1000;
 };
+
+// Sets recipe fields from "key=value,key=value" (keys: lr, schedule (staircase|cosine),
+// decay_steps, decay_rate, warmup, momentum, nesterov (0|1), wd, other_wd, ema); an unknown key
+// or a bad value is a ValueError naming it.
+void apply_recipe_overrides(Cifar10Recipe& recipe, const std::string& overrides);
+
+// The recipe as the sweep's fingerprint records it; the reference's recipe gives the same
+// JSON as before the fast recipe's fields existed.
+nlohmann::json recipe_json(const Cifar10Recipe& recipe);
+
+// The learning rate of the step under the recipe's schedule.
+double cifar10_learning_rate(const Cifar10Recipe& recipe, int64_t step);
 
 class Cifar10Task final : public ExperimentTask {
  public:

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "matcomp/core/parallel.h"
 #include "matcomp/datasets/data_dir.h"
 #include "experiments/lib/cifar10_task.h"
+#include "experiments/lib/presets.h"
 #include "experiments/lib/ptb_task.h"
 #include "experiments/lib/run_info.h"
 #include "experiments/lib/seed_summary.h"
@@ -25,73 +27,6 @@
 namespace mc {
 
 namespace {
-
-const char* kPresetHelp =
-    "smoke (seconds, for tests), quick (under 30 min on 2 cores), standard (about 2.5 h on 2 cores), "
-    "reference (the reference's full schedule)";
-
-// CIFAR-10 presets. Steps per second on 2 cores: about 6.5 (docs/PERFORMANCE.md). The EMA is
-// used only where branches are long enough for a 0.9999 average to forget the weights from
-// before the compression event (the reference preset); shorter presets evaluate raw weights.
-Preset cifar10_preset(const std::string& name, Cifar10Recipe& recipe) {
-  Preset p;
-  p.name = name;
-  if (name == "smoke") {
-    p.total_steps = 30, p.begin_step = 20, p.frequency = 2, p.alpha_decrement = 0.5, p.prune_end_step = 26;
-    p.log_every = 2, p.checkpoint_every = 10, p.eval_every = 10;
-    recipe.ema_decay = 0, recipe.eval_images = 256;
-  } else if (name == "quick") {
-    p.total_steps = 2750, p.begin_step = 2500, p.frequency = 25, p.alpha_decrement = 0.2, p.prune_end_step = 2650;
-    p.log_every = 25, p.checkpoint_every = 250, p.eval_every = 100;
-    recipe.ema_decay = 0;
-  } else if (name == "standard") {
-    // The learning rate drops to 0.01 at step 20000 (the reference drops it after 350 epochs,
-    // out of reach here), so the prefix has settled before the compression begins at 25000.
-    p.total_steps = 26000, p.begin_step = 25000, p.frequency = 50, p.alpha_decrement = 0.1, p.prune_end_step = 25500;
-    p.log_every = 50, p.checkpoint_every = 500, p.eval_every = 250;
-    recipe.ema_decay = 0, recipe.decay_steps = 20000;
-  } else if (name == "reference") {
-    // begin 40000, frequency 100, alpha step 0.005, 120k steps; lr x0.1 after 350 epochs.
-    p.total_steps = 120000, p.begin_step = 40000, p.frequency = 100, p.alpha_decrement = 0.005, p.prune_end_step = 100000;
-    p.log_every = 100, p.checkpoint_every = 2000, p.eval_every = 1000;
-    recipe.decay_steps = 350 * (50000 / recipe.batch);
-  } else {
-    MC_CHECK(false, ValueError, "unknown preset '" << name << "': " << kPresetHelp);
-  }
-  return p;
-}
-
-// PTB presets (small model: about 2323 steps an epoch, ~15 steps/s on 2 cores). The learning
-// rate halves during the branches, as the reference's does after its 4th epoch. Evaluation
-// during training reads a part of the validation set (the whole of it costs about 50 training
-// steps), often enough for a curve and at most about 5 % of the training time.
-Preset ptb_preset(const std::string& name, int64_t epoch, PtbRecipe& recipe) {
-  Preset p;
-  p.name = name;
-  if (name == "smoke") {
-    p.total_steps = 30, p.begin_step = 20, p.frequency = 2, p.alpha_decrement = 0.5, p.prune_end_step = 26;
-    p.log_every = 2, p.checkpoint_every = 10, p.eval_every = 10;
-    recipe.eval_windows = 5, recipe.valid_windows = 5;
-  } else if (name == "quick") {
-    p.total_steps = 3900, p.begin_step = 3500, p.frequency = 20, p.alpha_decrement = 0.2, p.prune_end_step = 3660;
-    p.log_every = 25, p.checkpoint_every = 250, p.eval_every = 200;
-    recipe.decay_start = 3500, recipe.decay_every = 100, recipe.valid_windows = 10;
-  } else if (name == "standard") {
-    p.begin_step = 4 * epoch, p.total_steps = p.begin_step + 4000, p.frequency = 50, p.alpha_decrement = 0.1;
-    p.prune_end_step = p.begin_step + 1000, p.log_every = 50, p.checkpoint_every = 500, p.eval_every = 500;
-    recipe.decay_start = p.begin_step, recipe.decay_every = 1000, recipe.valid_windows = 25;
-  } else if (name == "reference") {
-    // 13 epochs (small) or 39 (medium); lr 1, x0.5 per epoch after epoch 4 (6 for medium).
-    const bool medium = recipe.model.hidden > 200;
-    const int64_t full_lr_epochs = medium ? 6 : 4, epochs = medium ? 39 : 13;
-    p.begin_step = full_lr_epochs * epoch, p.total_steps = epochs * epoch, p.frequency = 100, p.alpha_decrement = 0.05;
-    p.prune_end_step = p.begin_step + 2 * epoch, p.log_every = 100, p.checkpoint_every = 1000, p.eval_every = epoch;
-    recipe.decay_start = p.begin_step, recipe.decay_every = epoch, recipe.decay_rate = medium ? 1 / 1.2f : 0.5f;
-  } else {
-    MC_CHECK(false, ValueError, "unknown preset '" << name << "': " << kPresetHelp);
-  }
-  return p;
-}
 
 // A whole number of at least `min` (CLI11's own check prints "Value 0 not in range 0.000000 to
 // 1.79e308" for --threads 0).
@@ -131,7 +66,7 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
   std::string parallel = "none";
   app.add_option("--data", data, "data folder (default: $MATCOMP_DATA); get it with `matcomp-data download`");
   app.add_option("--out", out, "output folder (default: runs/" + task_name + "-<preset>)");
-  app.add_option("--preset", preset, kPresetHelp)->check(CLI::IsMember({"smoke", "quick", "standard", "reference"}));
+  app.add_option("--preset", preset, kPresetHelp)->check(CLI::IsMember({"smoke", "quick", "standard", "reference", "fast"}));
   auto* seed_option = app.add_option("--seed", seed, "seed of the model, the data order and the factorizations");
   app.add_option("--seeds", seeds,
                  "comma-separated seeds: the whole sweep once per seed in OUT/seed-S/, and OUT/results.csv with "
@@ -159,6 +94,18 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
                "an --out made with other settings (seed, preset, task, data...) is refused")
       ->excludes("--results-only");
   if (!cifar) app.add_option("--model", model, "small or medium")->check(CLI::IsMember({"small", "medium"}));
+  int64_t total_steps = 0;
+  app.add_option("--total-steps", total_steps,
+                 "train N steps in all: the preset's step counts (compression window, logging, checkpoints, "
+                 "evaluations) and its learning-rate schedule scale in proportion (for short trial runs of a preset)")
+      ->check(at_least(2, "a step count"));
+  std::string recipe_overrides;
+  if (cifar)
+    app.add_option("--recipe", recipe_overrides,
+                   "change the preset's training recipe, key=value,...: lr, schedule (staircase|cosine), decay_steps, "
+                   "decay_rate, warmup, momentum, nesterov (0|1), wd (local3/local4 kernels), other_wd (the other "
+                   "kernels), ema (0: none); step counts are absolute (after --total-steps). Part of the sweep's "
+                   "fingerprint");
   // Evaluation during training: it never changes the training (the results are the same with
   // any --eval-every), so it is not part of the sweep's fingerprint.
   int64_t eval_every = -1, eval_images = 1000, valid_windows = -1;
@@ -193,6 +140,8 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
   if (const int rc = mc::cli::parse(app, argc, argv); rc >= 0) return rc;
   try {
     plot::check_plot_size(plot_size);
+    Cifar10Recipe probe;  // a bad --recipe is a usage error, found before any data is read
+    apply_recipe_overrides(probe, recipe_overrides);
   } catch (const ValueError& e) {
     return cli::usage_error(task_name + "-compare", e.what());
   }
@@ -247,6 +196,11 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
     if (cifar) {
       Cifar10Recipe recipe;
       o.preset = cifar10_preset(preset, recipe);
+      if (total_steps > 0) {
+        scale_recipe(recipe, total_steps, o.preset.total_steps);
+        scale_preset(o.preset, total_steps);
+      }
+      apply_recipe_overrides(recipe, recipe_overrides);
       recipe.progress_images = eval_images;
       task = std::make_unique<Cifar10Task>(data::cifar10_dir(data_dir), recipe);
     } else {
@@ -254,6 +208,10 @@ int compare_main(int argc, char** argv, const std::string& task_name) {
       recipe.model = model == "medium" ? PtbLstmConfig::medium() : PtbLstmConfig::small();
       const int64_t epoch = 929589 / (recipe.model.batch * recipe.model.unroll);  // windows per epoch of PTB train
       o.preset = ptb_preset(preset, epoch, recipe);
+      if (total_steps > 0) {
+        scale_recipe(recipe, total_steps, o.preset.total_steps);
+        scale_preset(o.preset, total_steps);
+      }
       if (valid_windows >= 0) recipe.valid_windows = valid_windows;
       task = std::make_unique<PtbTask>(data::ptb_dir(data_dir), recipe);
       o.run_info["model"] = model;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "matcomp/core/parallel.h"
@@ -54,9 +55,22 @@ nlohmann::json run_info(int argc, char** argv, uint64_t seed, int threads) {
   }
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
-  return {{"command", command},       {"seed", seed},         {"threads", threads},
-          {"git_revision", git_revision()}, {"host", host}, {"started_utc", utc_now()},
-          {"blas_threading", blas_threading()}};
+  // The kernel settings some machines put in the environment (null where unset).
+  nlohmann::json blas_environment = nlohmann::json::object();
+  for (const char* name : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}) {
+    const char* value = std::getenv(name);
+    blas_environment[name] = value ? nlohmann::json(value) : nlohmann::json(nullptr);
+  }
+  return {{"command", command},
+          {"seed", seed},
+          {"threads", threads},
+          {"git_revision", git_revision()},
+          {"host", host},
+          {"started_utc", utc_now()},
+          {"blas_threading", blas_threading()},
+          {"blas_config", blas_config()},
+          {"blas_kernel", blas_kernel()},
+          {"blas_environment", blas_environment}};
 }
 
 }  // namespace mc

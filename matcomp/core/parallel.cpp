@@ -22,4 +22,8 @@ const char* blas_threading() {
   }
 }
 
+const char* blas_config() { return openblas_get_config(); }
+
+const char* blas_kernel() { return openblas_get_corename(); }
+
 }  // namespace mc

@@ -17,7 +17,9 @@ const Pool2dSpec kPool{3, 3, 2, Padding::Same};
 
 Cifar10Cnn::Cifar10Cnn(const Cifar10CnnConfig& config, Rng& rng) : config_(config) {
   const int64_t c = config.conv_channels;
-  Conv2dOptions conv1{.stride = 1, .padding = Padding::Same, .relu = true, .bias = true, .bias_init = 0.0f};
+  const ParamGroup other_decay{.weight_decay = config.other_weight_decay};
+  Conv2dOptions conv1{
+      .stride = 1, .padding = Padding::Same, .relu = true, .bias = true, .bias_init = 0.0f, .group = other_decay};
   register_module("conv1", std::make_shared<Conv2d>(truncated_normal({kKernel * kKernel * config.channels, c}, 5e-2f, rng),
                                                     kKernel, kKernel, conv1));
   register_module("pool1", std::make_shared<MaxPool2d>(kPool));
@@ -38,12 +40,14 @@ Cifar10Cnn::Cifar10Cnn(const Cifar10CnnConfig& config, Rng& rng) : config_(confi
   register_module("softmax_linear",
                   std::make_shared<Dense>(
                       truncated_normal({config.local4, config.num_classes}, 1.0f / static_cast<float>(config.local4), rng),
-                      0.0f));
+                      0.0f, other_decay));
 }
 
 void to_json(nlohmann::json& j, const Cifar10CnnConfig& c) {
   j = {{"batch", c.batch},     {"image_size", c.image_size}, {"channels", c.channels},       {"conv_channels", c.conv_channels},
        {"local3", c.local3},   {"local4", c.local4},         {"num_classes", c.num_classes}, {"weight_decay", c.weight_decay}};
+  // Written only when set: files of models without it stay as they were.
+  if (c.other_weight_decay != 0) j["other_weight_decay"] = c.other_weight_decay;
 }
 
 void from_json(const nlohmann::json& j, Cifar10CnnConfig& c) {
@@ -56,6 +60,7 @@ void from_json(const nlohmann::json& j, Cifar10CnnConfig& c) {
   c.local4 = j.value("local4", c.local4);
   c.num_classes = j.value("num_classes", c.num_classes);
   c.weight_decay = j.value("weight_decay", c.weight_decay);
+  c.other_weight_decay = j.value("other_weight_decay", c.other_weight_decay);
 }
 
 nlohmann::json Cifar10Cnn::config() const { return config_; }

@@ -41,6 +41,9 @@ struct Cifar10CnnConfig {
   int64_t local4 = 192;
   int64_t num_classes = 10;
   float weight_decay = 0.004f;  // on local3 and local4 kernels
+  // On the conv1, conv2 and softmax_linear kernels; 0 in the reference, which decays only the
+  // two locally connected layers.
+  float other_weight_decay = 0.0f;
 };
 void to_json(nlohmann::json& j, const Cifar10CnnConfig& c);
 void from_json(const nlohmann::json& j, Cifar10CnnConfig& c);  // absent keys keep their defaults

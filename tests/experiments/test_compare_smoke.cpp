@@ -121,7 +121,12 @@ TEST(CompareSmoke, Cifar10WritesEveryOutputAndSkipsFinishedBranches) {
     }
   EXPECT_TRUE(has_report);
   const auto info = nlohmann::json::parse(mc::read_file(out + "/run-0-of-1.json"));
-  for (const char* key : {"command", "seed", "git_revision"}) EXPECT_TRUE(info.contains(key)) << key;
+  for (const char* key : {"command", "seed", "git_revision", "threads", "blas_threading", "blas_config", "blas_kernel"})
+    EXPECT_TRUE(info.contains(key)) << key;
+  // The kernel OpenBLAS chose, and the environment variable that can force it (null where unset).
+  EXPECT_FALSE(info["blas_kernel"].get<std::string>().empty());
+  EXPECT_NE(info["blas_config"].get<std::string>().find("OpenBLAS"), std::string::npos) << info["blas_config"];
+  EXPECT_TRUE(info["blas_environment"].contains("OPENBLAS_CORETYPE"));
 
   // A second run finds every branch finished and trains nothing.
   const std::string before = mc::read_file(out + "/results.csv");

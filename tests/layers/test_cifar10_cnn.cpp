@@ -78,6 +78,23 @@ TEST(Cifar10Cnn, RegistryNamesShapesAndGroups) {
   for (const char* name : {"pool1", "norm1", "norm2", "pool2"}) EXPECT_NE(model.module(name), nullptr) << name;
 }
 
+// other_weight_decay reaches the conv and softmax kernels (not the biases) and survives the
+// config's JSON round trip; the locals keep their own decay.
+TEST(Cifar10Cnn, OtherWeightDecayReachesEveryOtherKernel) {
+  Rng rng(1);
+  Cifar10CnnConfig config;
+  config.weight_decay = 0.002f, config.other_weight_decay = 5e-4f;
+  Cifar10Cnn model(config, rng);
+  for (const auto& [name, group] : model.named_parameter_groups()) {
+    const bool local = name == "local3.weight.A" || name == "local4.weight.A";
+    const bool other = name == "conv1.weight.A" || name == "conv2.weight.A" || name == "softmax_linear.weight.A";
+    EXPECT_FLOAT_EQ(group.weight_decay, local ? 0.002f : other ? 5e-4f : 0.0f) << name;
+  }
+  const Cifar10CnnConfig back = model.config().get<Cifar10CnnConfig>();
+  EXPECT_FLOAT_EQ(back.other_weight_decay, 5e-4f);
+  EXPECT_FALSE(Cifar10Cnn(rng).config().contains("other_weight_decay"));  // the reference's files unchanged
+}
+
 TEST(Cifar10Cnn, InitialisationAsTheTutorial) {
   Rng rng(2);
   Cifar10Cnn model(rng);
