@@ -21,6 +21,15 @@ void CompressedMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Te
   add_rows(bias, y);
 }
 
+void CompressedMatrix::multiply_add_bias_through_dense(const Tensor& x, const Tensor& bias, Tensor& y) const {
+  MC_CHECK(x.dim() == 2 && x.size(1) == rows() && bias.numel() == cols(), ShapeError,
+           method() << " multiply: input " << to_string(x.shape()) << " or bias " << to_string(bias.shape())
+                    << " does not fit a " << rows() << "x" << cols() << " matrix");
+  const Tensor dense = materialize();
+  fill_rows(bias, y);
+  gemm(x, Trans::No, dense, Trans::No, y, 1.0f, 1.0f);  // y (batch, n) += x Â
+}
+
 void CompressedMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx,
                                          std::vector<Tensor>& factor_grads) const {
   const Tensor dense = materialize();

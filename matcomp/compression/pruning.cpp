@@ -46,19 +46,28 @@ PrunedMatrix::PrunedMatrix(Tensor values, std::vector<uint8_t> mask) : values_(s
 
 nlohmann::json PrunedMatrix::settings() const { return {{"sparsity", sparsity()}, {"nnz", nnz_}}; }
 
+// The mask passes below are selects, not branches: a branch on a mask of ~20 % kept entries in
+// no pattern mispredicts often enough to cost several times the memory traffic, and a select
+// vectorizes. They give the same bits as the branches did.
 Tensor PrunedMatrix::materialize() const {
-  Tensor out = values_.clone();
+  Tensor out = Tensor::empty(values_.shape());
+  const float* v = values_.data();
+  const uint8_t* keep = mask_.data();
   float* o = out.data();
-  for (int64_t i = 0; i < out.numel(); ++i)
-    if (!mask_[static_cast<size_t>(i)]) o[i] = 0.0f;
+  const int64_t count = out.numel();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < count; ++i) o[i] = keep[i] ? v[i] : 0.0f;
   return out;
 }
 
 void PrunedMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tensor>& grads) const {
   Tensor& g = grad_slot(grads, 0, values_, 1);
   const float* d = d_dense.data();
-  for (int64_t i = 0; i < g.numel(); ++i)
-    if (mask_[static_cast<size_t>(i)]) g.data()[i] += d[i];
+  const uint8_t* keep = mask_.data();
+  float* pg = g.data();
+  const int64_t count = g.numel();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < count; ++i) pg[i] = keep[i] ? pg[i] + d[i] : pg[i];  // pruned entries untouched
 }
 
 std::map<std::string, NpyArray> PrunedMatrix::integer_state() const {
@@ -67,8 +76,10 @@ std::map<std::string, NpyArray> PrunedMatrix::integer_state() const {
 
 void PrunedMatrix::after_optimizer_step() {
   float* v = values_.data();
-  for (int64_t i = 0; i < values_.numel(); ++i)
-    if (!mask_[static_cast<size_t>(i)]) v[i] = 0.0f;
+  const uint8_t* keep = mask_.data();
+  const int64_t count = values_.numel();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < count; ++i) v[i] = keep[i] ? v[i] : 0.0f;
   values_.mark_modified();
 }
 

@@ -32,6 +32,10 @@ class PrunedMatrix final : public CompressedMatrix {
   nlohmann::json settings() const override;
   Tensor materialize() const override;
   void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;
+  // y = bias, then the sgemm through Â adds into it (no separate pass over y).
+  void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override {
+    multiply_add_bias_through_dense(x, bias, y);
+  }
   int64_t stored_bits() const override { return pruning_stored_bits(rows(), cols(), nnz()); }
   std::map<std::string, NpyArray> integer_state() const override;
   void after_optimizer_step() override;

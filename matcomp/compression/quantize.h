@@ -39,6 +39,10 @@ class QuantizedMatrix final : public CompressedMatrix {
   nlohmann::json settings() const override;  // {"bits": b}
   Tensor materialize() const override;
   void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;
+  // y = bias, then the sgemm through Â adds into it (no separate pass over y).
+  void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override {
+    multiply_add_bias_through_dense(x, bias, y);
+  }
   // m n b + 64 n.
   int64_t stored_bits() const override;
   std::map<std::string, NpyArray> integer_state() const override;  // "codes" (m, n)

@@ -42,6 +42,10 @@ class SimhashMatrix final : public CompressedMatrix {
  private:
   // y (rows, n) <- y diag(effective scale), plus bias (n) on every row when given: one pass.
   void scale_columns(Tensor& y, const Tensor* bias) const;
+  // Whether a product with `batch` rows goes through Â (m, n), formed per call, rather than
+  // through R S and a pass scaling the (batch, n) result: when batch > m (PTB's softmax: 400
+  // rows against m = 200), forming Â moves less memory than scaling the result.
+  bool through_dense(int64_t batch) const;
 
   int64_t m_, n_, k_;
   uint64_t seed_;
