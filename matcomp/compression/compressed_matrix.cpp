@@ -32,7 +32,11 @@ void CompressedMatrix::multiply_add_bias_through_dense(const Tensor& x, const Te
 
 void CompressedMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx,
                                          std::vector<Tensor>& factor_grads) const {
-  const Tensor dense = materialize();
+  dense_product_backward(x, materialize(), dy, dx, factor_grads);
+}
+
+void CompressedMatrix::dense_product_backward(const Tensor& x, const Tensor& dense, const Tensor& dy, Tensor* dx,
+                                              std::vector<Tensor>& factor_grads) const {
   if (dx != nullptr) gemm(dy, Trans::No, dense, Trans::Yes, *dx);   // dx (b, m) = dy (b, n) Â^T
   const Tensor d_dense = matmul(x, dy, Trans::Yes, Trans::No);      // dÂ (m, n) = x^T dy
   materialize_backward(d_dense, factor_grads);

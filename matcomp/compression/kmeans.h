@@ -25,7 +25,9 @@ class KMeansMatrix final : public CompressedMatrix {
   nlohmann::json settings() const override;
   Tensor materialize() const override;
   void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;
-  // y = bias, then the sgemm through Â adds into it (no separate pass over y).
+  // The default product, through Â: the autograd ops keep the Â of the forward for the
+  // backward, and y starts at the bias, which the sgemm then adds into (no pass over y).
+  bool multiplies_through_dense(int64_t) const override { return true; }
   void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override {
     multiply_add_bias_through_dense(x, bias, y);
   }

@@ -93,12 +93,10 @@ void SimhashMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tens
   for (int64_t j = 0; j < n_; ++j) g[j] += static_cast<float>(acc[static_cast<size_t>(j)]) * inv[j];
 }
 
-bool SimhashMatrix::through_dense(int64_t batch) const { return batch > m_; }
-
 void SimhashMatrix::multiply(const Tensor& x, Tensor& y) const {
   MC_CHECK(x.dim() == 2 && x.size(1) == m_, ShapeError,
            "simhash multiply: input " << to_string(x.shape()) << " does not fit a " << m_ << "x" << n_ << " matrix");
-  if (through_dense(x.size(0))) {
+  if (multiplies_through_dense(x.size(0))) {
     gemm(x, Trans::No, materialize(), Trans::No, y);  // (batch, n) = x Â
     return;
   }
@@ -110,7 +108,7 @@ void SimhashMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tenso
   MC_CHECK(x.dim() == 2 && x.size(1) == m_ && bias.numel() == n_, ShapeError,
            "simhash multiply: input " << to_string(x.shape()) << " or bias " << to_string(bias.shape()) << " does not fit a "
                                       << m_ << "x" << n_ << " matrix");
-  if (through_dense(x.size(0))) {
+  if (multiplies_through_dense(x.size(0))) {
     const Tensor a = materialize();
     fill_rows(bias, y);
     gemm(x, Trans::No, a, Trans::No, y, 1.0f, 1.0f);  // (batch, n) = bias + x Â
@@ -137,26 +135,19 @@ void SimhashMatrix::scale_columns(Tensor& y, const Tensor* bias) const {
 
 void SimhashMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {
   const int64_t batch = x.size(0);
-  Tensor& gd = grad_slot(grads, 0, scale_, 1);
-  // d scale_j = inv_j sum_b dy_bj u_bj with u = x R S (batch, n), or, the same sum regrouped,
-  // inv_j sum_i (x^T dy)_ij (R S)_ij: the same sgemm flops either way, and the one whose
-  // product is smaller (m < batch: (m, n) instead of (batch, n)) moves less memory.
-  std::vector<double> acc;
-  if (through_dense(batch)) {
-    const Tensor g = matmul(x, dy, Trans::Yes, Trans::No);  // (m, n) = x^T dy
-    column_dots(g.data(), rs_.data(), m_, n_, acc);
-  } else {
-    const Tensor u = matmul(x, rs_);  // (batch, n) = x R S, before the scale
-    column_dots(dy.data(), u.data(), batch, n_, acc);
+  if (multiplies_through_dense(batch)) {
+    dense_product_backward(x, materialize(), dy, dx, grads);
+    return;
   }
+  // d scale_j = inv_j sum_b dy_bj u_bj with u = x R S (batch, n), before the scale.
+  Tensor& gd = grad_slot(grads, 0, scale_, 1);
+  std::vector<double> acc;
+  const Tensor u = matmul(x, rs_);
+  column_dots(dy.data(), u.data(), batch, n_, acc);
   float* pg = gd.data();
   const float* inv = inv_norm_.data();
   for (int64_t j = 0; j < n_; ++j) pg[j] += static_cast<float>(acc[static_cast<size_t>(j)]) * inv[j];
   if (dx == nullptr) return;
-  if (through_dense(batch)) {
-    gemm(dy, Trans::No, materialize(), Trans::Yes, *dx);  // (batch, m) = dy Â^T
-    return;
-  }
   Tensor du = Tensor::empty(dy.shape());  // (batch, n) = dy diag(e), in one pass
   const Tensor e = effective_scale();
   const float *d = e.data(), *pdy = dy.data();

@@ -27,6 +27,11 @@ class SimhashMatrix final : public CompressedMatrix {
   void multiply(const Tensor& x, Tensor& y) const override;
   void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override;
   void multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& factor_grads) const override;
+  // A product with more rows than A (batch > m; PTB's softmax: 400 rows against m = 200) goes
+  // through Â (m, n), formed per call, rather than through R S and a pass scaling the
+  // (batch, n) result: forming Â moves less memory, and its backward sums d scale over Â's
+  // m rows (x^T dy against R S) instead of the batch's (dy against x R S, recomputed).
+  bool multiplies_through_dense(int64_t batch) const override { return batch > m_; }
   // 64-bit seed + k n sign bits + n float32 scales.
   int64_t stored_bits() const override { return 64 + k_ * n_ + 32 * n_; }
   std::map<std::string, NpyArray> integer_state() const override;
@@ -42,10 +47,6 @@ class SimhashMatrix final : public CompressedMatrix {
  private:
   // y (rows, n) <- y diag(effective scale), plus bias (n) on every row when given: one pass.
   void scale_columns(Tensor& y, const Tensor* bias) const;
-  // Whether a product with `batch` rows goes through Â (m, n), formed per call, rather than
-  // through R S and a pass scaling the (batch, n) result: when batch > m (PTB's softmax: 400
-  // rows against m = 200), forming Â moves less memory than scaling the result.
-  bool through_dense(int64_t batch) const;
 
   int64_t m_, n_, k_;
   uint64_t seed_;
