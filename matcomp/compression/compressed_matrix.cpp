@@ -38,8 +38,7 @@ void CompressedMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tens
 void CompressedMatrix::dense_product_backward(const Tensor& x, const Tensor& dense, const Tensor& dy, Tensor* dx,
                                               std::vector<Tensor>& factor_grads) const {
   if (dx != nullptr) gemm(dy, Trans::No, dense, Trans::Yes, *dx);   // dx (b, m) = dy (b, n) Â^T
-  const Tensor d_dense = matmul(x, dy, Trans::Yes, Trans::No);      // dÂ (m, n) = x^T dy
-  materialize_backward(d_dense, factor_grads);
+  materialize_backward_taking(matmul(x, dy, Trans::Yes, Trans::No), factor_grads);  // dÂ (m, n) = x^T dy
 }
 
 double CompressedMatrix::relative_error(const Tensor& a) const {

@@ -106,6 +106,12 @@ class CompressedMatrix {
   // as the dense affine op does, which saves the default's extra pass over y (400 x 10000 for
   // PTB's softmax). Not the default itself: a method with its own multiply() would be bypassed.
   void multiply_add_bias_through_dense(const Tensor& x, const Tensor& bias, Tensor& y) const;
+  // dense_product_backward's dÂ (m, n) is a temporary of its own, handed over here: a method
+  // may write into it or keep it as its factor's gradient rather than add it into a zeroed
+  // one (pruning does). Default: materialize_backward.
+  virtual void materialize_backward_taking(Tensor d_dense, std::vector<Tensor>& factor_grads) const {
+    materialize_backward(d_dense, factor_grads);
+  }
 };
 
 }  // namespace mc

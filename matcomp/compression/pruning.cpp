@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "matcomp/compression/util.h"
@@ -70,16 +71,39 @@ void PrunedMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tenso
   for (int64_t i = 0; i < count; ++i) pg[i] = keep[i] ? pg[i] + d[i] : pg[i];  // pruned entries untouched
 }
 
+void PrunedMatrix::materialize_backward_taking(Tensor d_dense, std::vector<Tensor>& grads) const {
+  if (grads.empty()) grads.resize(1);
+  if (grads[0].defined() || d_dense.numel() != values_.numel()) {
+    materialize_backward(d_dense, grads);
+    return;
+  }
+  // No gradient yet: dÂ itself becomes it, pruned entries zeroed in place, rather than a zeroed
+  // (m, n) buffer that dÂ is then added into. 0 + d, as that add gave (a -0 becomes +0).
+  float* d = d_dense.data();
+  const uint8_t* keep = mask_.data();
+  const int64_t count = d_dense.numel();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < count; ++i) d[i] = keep[i] ? 0.0f + d[i] : 0.0f;
+  d_dense.mark_modified();
+  grads[0] = d_dense.view(values_.shape());
+}
+
 std::map<std::string, NpyArray> PrunedMatrix::integer_state() const {
   return {{"mask", to_npy_array(mask_, values_.shape())}};
 }
 
 void PrunedMatrix::after_optimizer_step() {
+  // Pruned entries are written only where they are not +0 already (the bits, so a -0 is
+  // written too): after a plain SGD step none are, and the pass then only reads.
   float* v = values_.data();
   const uint8_t* keep = mask_.data();
   const int64_t count = values_.numel();
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < count; ++i) v[i] = keep[i] ? v[i] : 0.0f;
+  for (int64_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, v + i, sizeof bits);
+    if (!keep[i] && bits != 0) v[i] = 0.0f;
+  }
   values_.mark_modified();
 }
 

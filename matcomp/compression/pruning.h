@@ -49,6 +49,10 @@ class PrunedMatrix final : public CompressedMatrix {
   // back into the mask restart from zero.
   void update_mask(const Tensor& scores, double sparsity);
 
+ protected:
+  // The first gradient of the values is dÂ with the pruned entries zeroed, in place.
+  void materialize_backward_taking(Tensor d_dense, std::vector<Tensor>& factor_grads) const override;
+
  private:
   Tensor values_;
   std::vector<uint8_t> mask_;

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+
 #include "matcomp/compression/pruning.h"
 #include "matcomp/core/error.h"
 #include "helpers.h"
@@ -167,8 +170,22 @@ TEST(Pruning, MaskPassesMatchTheirDefinitionsBitForBit) {
   EXPECT_GT(kept, 0);
   EXPECT_LT(kept, m * n);
 
+  // The product's backward hands its own x^T dy over as the values' first gradient (masked in
+  // place): the same bits as materialize_backward of that product into nothing.
+  const mc::Tensor x = gaussian(7, m, 8), dy = gaussian(7, n, 9);
+  std::vector<mc::Tensor> taken, added;
+  c->multiply_backward(x, dy, nullptr, taken);
+  c->materialize_backward(mc::matmul(x, dy, mc::Trans::Yes, mc::Trans::No), added);
+  ASSERT_TRUE(taken[0].defined() && added[0].defined());
+  EXPECT_EQ(taken[0].shape(), added[0].shape());
+  EXPECT_EQ(std::memcmp(taken[0].data(), added[0].data(), sizeof(float) * static_cast<size_t>(m * n)), 0);
+
+  int64_t pruned = 0;
+  while (p->mask()[static_cast<size_t>(pruned)]) ++pruned;
+  values.data()[pruned] = -0.0f;  // a -0 in a pruned entry is written as +0 too
   const uint64_t version = values.version();
   c->after_optimizer_step();
+  EXPECT_FALSE(std::signbit(values.data()[pruned]));
   EXPECT_GT(values.version(), version);
   int64_t wrong_values = 0;
   for (int64_t i = 0; i < m * n; ++i)
