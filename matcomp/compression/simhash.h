@@ -37,8 +37,9 @@ class SimhashMatrix final : public CompressedMatrix {
   std::map<std::string, NpyArray> integer_state() const override;
   // The signs, R S (m, n) floats formed once, the scales and the inverse norms.
   int64_t resident_bytes() const override { return k_ * n_ + 4 * (m_ * n_ + 2 * n_) + 8; }
-  // The product is already one sgemm with R S (formed once) and a pass scaling the columns: a
-  // second dense matrix would double the memory to save that pass.
+  // The product is already one sgemm with R S (formed once) and a pass scaling the columns, or,
+  // for a batch of more rows than A, one sgemm with Â formed in one pass over R S: a second
+  // dense matrix would double the memory to save that pass.
   bool product_beats_dense() const override { return true; }
 
   uint64_t seed() const { return seed_; }
