@@ -21,12 +21,24 @@ void CompressedMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Te
   add_rows(bias, y);
 }
 
+void CompressedMatrix::multiply_add_bias_through_dense(const Tensor& x, const Tensor& bias, Tensor& y) const {
+  MC_CHECK(x.dim() == 2 && x.size(1) == rows() && bias.numel() == cols(), ShapeError,
+           method() << " multiply: input " << to_string(x.shape()) << " or bias " << to_string(bias.shape())
+                    << " does not fit a " << rows() << "x" << cols() << " matrix");
+  const Tensor dense = materialize();
+  fill_rows(bias, y);
+  gemm(x, Trans::No, dense, Trans::No, y, 1.0f, 1.0f);  // y (batch, n) += x Â
+}
+
 void CompressedMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx,
                                          std::vector<Tensor>& factor_grads) const {
-  const Tensor dense = materialize();
+  dense_product_backward(x, materialize(), dy, dx, factor_grads);
+}
+
+void CompressedMatrix::dense_product_backward(const Tensor& x, const Tensor& dense, const Tensor& dy, Tensor* dx,
+                                              std::vector<Tensor>& factor_grads) const {
   if (dx != nullptr) gemm(dy, Trans::No, dense, Trans::Yes, *dx);   // dx (b, m) = dy (b, n) Â^T
-  const Tensor d_dense = matmul(x, dy, Trans::Yes, Trans::No);      // dÂ (m, n) = x^T dy
-  materialize_backward(d_dense, factor_grads);
+  materialize_backward_taking(matmul(x, dy, Trans::Yes, Trans::No), factor_grads);  // dÂ (m, n) = x^T dy
 }
 
 double CompressedMatrix::relative_error(const Tensor& a) const {

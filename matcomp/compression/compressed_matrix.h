@@ -61,6 +61,21 @@ class CompressedMatrix {
   // materialize_backward. Default: through materialize and materialize_backward.
   virtual void multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& factor_grads) const;
 
+  // Whether multiply() of `batch` rows is materialize() then one sgemm, the default product.
+  // The autograd ops then form Â once a forward and keep it for the backward
+  // (dense_product_backward), as a dense layer keeps its A, instead of forming it again there.
+  // Default false, so that a method with its own product is never bypassed; methods that use
+  // the default product, or go through Â for some batches, say so.
+  virtual bool multiplies_through_dense(int64_t batch) const {
+    (void)batch;
+    return false;
+  }
+  // The backward of y = x Â given the Â (m, n) the forward used: dx (batch, m) = dy Â^T
+  // (skipped when dx is null), then dÂ = x^T dy into materialize_backward. The default
+  // multiply_backward, with Â formed anew.
+  void dense_product_backward(const Tensor& x, const Tensor& dense, const Tensor& dy, Tensor* dx,
+                              std::vector<Tensor>& factor_grads) const;
+
   // Stored size, counted honestly: floats at 32 bits, indices at ceil(log2(range)) bits,
   // signs at 1 bit, sparse positions included, seeds at 64 bits.
   virtual int64_t stored_bits() const = 0;
@@ -84,6 +99,19 @@ class CompressedMatrix {
 
   // ||A - Â||_F / ||A||_F, in double precision.
   double relative_error(const Tensor& a) const;
+
+ protected:
+  // For methods whose product is the default one (materialize, then one sgemm), to call from
+  // their multiply_add_bias: y starts at the bias and that sgemm adds x Â into it (beta = 1),
+  // as the dense affine op does, which saves the default's extra pass over y (400 x 10000 for
+  // PTB's softmax). Not the default itself: a method with its own multiply() would be bypassed.
+  void multiply_add_bias_through_dense(const Tensor& x, const Tensor& bias, Tensor& y) const;
+  // dense_product_backward's dÂ (m, n) is a temporary of its own, handed over here: a method
+  // may write into it or keep it as its factor's gradient rather than add it into a zeroed
+  // one (pruning does). Default: materialize_backward.
+  virtual void materialize_backward_taking(Tensor d_dense, std::vector<Tensor>& factor_grads) const {
+    materialize_backward(d_dense, factor_grads);
+  }
 };
 
 }  // namespace mc

@@ -1,6 +1,7 @@
 #include "matcomp/compression/compressed_ops.h"
 
 #include "matcomp/autograd/node.h"
+#include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
 #include "matcomp/layers/affine_op.h"
 
@@ -16,16 +17,36 @@ Grads factor_grads_to_inputs(std::vector<Tensor>& factor_grads, const Needs& nee
 }
 
 // The gradients of x Â for inputs [x, ..., factors...] with the factors from index `first`:
-// dx in grads[0] (when needed), the factors' from the method's multiply_backward.
-Grads product_grads(const CompressedMatrix& matrix, const Tensor& x, const Tensor& dy, const Needs& need, size_t first) {
+// dx in grads[0] (when needed), the factors' from the method's multiply_backward, or, when the
+// forward went through Â and kept it (`dense` defined), from dense_product_backward with it.
+Grads product_grads(const CompressedMatrix& matrix, const Tensor& x, const Tensor& dense, const Tensor& dy,
+                    const Needs& need, size_t first) {
   std::vector<Tensor> factor_grads(matrix.factors().size());
   Tensor dx;
   if (need[0]) dx = Tensor::empty(x.shape());
-  matrix.multiply_backward(x, dy, need[0] ? &dx : nullptr, factor_grads);
+  if (dense.defined()) matrix.dense_product_backward(x, dense, dy, need[0] ? &dx : nullptr, factor_grads);
+  else matrix.multiply_backward(x, dy, need[0] ? &dx : nullptr, factor_grads);
   Grads grads = factor_grads_to_inputs(factor_grads, need, first);
   grads[0] = dx;
   return grads;
 }
+
+// A product through Â forms it here, once, and the backward rule keeps it (as the dense ops
+// keep their A) rather than forming it again: y = x Â, or y = bias + x Â with the sgemm adding
+// into the bias. Returns the Â (undefined when the method's own product ran instead).
+Tensor forward_product(const CompressedMatrix& matrix, const Tensor& x, const Tensor* bias, Tensor& y) {
+  if (!matrix.multiplies_through_dense(x.size(0))) {
+    if (bias) matrix.multiply_add_bias(x, *bias, y);
+    else matrix.multiply(x, y);
+    return Tensor();
+  }
+  Tensor dense = matrix.materialize();
+  if (bias) fill_rows(*bias, y);
+  gemm(x, Trans::No, dense, Trans::No, y, 1.0f, bias ? 1.0f : 0.0f);  // (batch, n) (+)= x Â
+  return dense;
+}
+
+SavedTensor saved_if_defined(const Tensor& t, const char* op) { return t.defined() ? SavedTensor(t, op) : SavedTensor(); }
 }  // namespace
 
 Var compressed_multiply(const Var& x, const std::shared_ptr<CompressedMatrix>& matrix, const std::vector<Var>& factors) {
@@ -33,12 +54,13 @@ Var compressed_multiply(const Var& x, const std::shared_ptr<CompressedMatrix>& m
            matrix->method() << " product: input " << to_string(x.shape()) << " does not fit a " << matrix->rows() << "x"
                             << matrix->cols() << " matrix");
   Tensor y = Tensor::empty({x.shape()[0], matrix->cols()});
-  matrix->multiply(x.value(), y);
+  const Tensor dense = forward_product(*matrix, x.value(), nullptr, y);
   std::vector<Var> inputs{x};
   inputs.insert(inputs.end(), factors.begin(), factors.end());
   return record("compressed_multiply", std::move(y), std::move(inputs),
-                [matrix, saved_x = SavedTensor(x.value(), "compressed_multiply")](const Grads& g, const Needs& need) {
-                  return product_grads(*matrix, saved_x.get(), g[0], need, 1);
+                [matrix, saved_x = SavedTensor(x.value(), "compressed_multiply"),
+                 saved_dense = saved_if_defined(dense, "compressed_multiply")](const Grads& g, const Needs& need) {
+                  return product_grads(*matrix, saved_x.get(), saved_dense.get(), g[0], need, 1);
                 });
 }
 
@@ -48,13 +70,14 @@ Var compressed_affine(const Var& x, const std::shared_ptr<CompressedMatrix>& mat
            matrix->method() << " affine: input " << to_string(x.shape()) << " and bias " << to_string(bias.shape())
                             << " do not fit a " << matrix->rows() << "x" << matrix->cols() << " matrix");
   Tensor y = Tensor::empty({x.shape()[0], matrix->cols()});
-  matrix->multiply_add_bias(x.value(), bias.value(), y);
+  const Tensor dense = forward_product(*matrix, x.value(), &bias.value(), y);
   // Inputs [x, bias, factors...].
   std::vector<Var> inputs{x, bias};
   inputs.insert(inputs.end(), factors.begin(), factors.end());
   return record("compressed_affine", std::move(y), std::move(inputs),
-                [matrix, saved_x = SavedTensor(x.value(), "compressed_affine")](const Grads& g, const Needs& need) {
-                  Grads grads = product_grads(*matrix, saved_x.get(), g[0], need, 2);
+                [matrix, saved_x = SavedTensor(x.value(), "compressed_affine"),
+                 saved_dense = saved_if_defined(dense, "compressed_affine")](const Grads& g, const Needs& need) {
+                  Grads grads = product_grads(*matrix, saved_x.get(), saved_dense.get(), g[0], need, 2);
                   if (need[1]) grads[1] = column_sums(g[0]);  // d bias (n), as the dense affine op
                   return grads;
                 });

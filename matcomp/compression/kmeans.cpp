@@ -367,28 +367,63 @@ nlohmann::json KMeansMatrix::settings() const { return {{"levels", levels()}, {"
 int64_t KMeansMatrix::stored_bits() const { return kmeans_stored_bits(m_, n_, levels(), block()); }
 
 Tensor KMeansMatrix::materialize() const {
+  // Â (m, n): block i of b entries is codebook row codes[i]; a gather, rows of blocks over the threads.
   Tensor out = Tensor::empty({m_, n_});
   const int64_t b = block(), count = m_ * n_ / b;
   const float* cb = codebook_.data();
+  const int32_t* code = codes_.data();
   float* o = out.data();
+  if (b == 1) {  // scalar quantisation, the common case: one load per entry, no inner loop
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < count; ++i) o[i] = cb[code[i]];
+    return out;
+  }
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < count; ++i) {
-    const float* src = cb + static_cast<int64_t>(codes_[static_cast<size_t>(i)]) * b;
+    const float* src = cb + static_cast<int64_t>(code[i]) * b;
     for (int64_t t = 0; t < b; ++t) o[i * b + t] = src[t];
   }
   return out;
 }
 
+int64_t kmeans_scatter_chunk(int64_t entries) {
+  // At least 2^16 blocks a chunk, and at least 8 codebook sizes, so the partial sums (chunks x
+  // entries doubles) stay below an eighth of the blocks' count.
+  return std::max<int64_t>(int64_t{1} << 16, 8 * entries);
+}
+
 void KMeansMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tensor>& grads) const {
+  // d codebook[c] (b) = sum of the blocks of dÂ whose code is c. The blocks are cut into chunks
+  // of a fixed size (kmeans_scatter_chunk, from the shapes alone), each chunk summed in double
+  // into its own partial codebook, in block order, then the partials added in chunk order: the
+  // same bits for any thread count. One chunk (small matrices) is the plain sequential sum.
   Tensor& g = grad_slot(grads, 0, codebook_, 1);
-  const int64_t b = block(), count = m_ * n_ / b;
-  std::vector<double> acc(static_cast<size_t>(codebook_.numel()), 0.0);
+  const int64_t b = block(), count = m_ * n_ / b, entries = codebook_.numel();
+  const int64_t chunk = kmeans_scatter_chunk(entries);
+  const int64_t chunks = (count + chunk - 1) / chunk;
+  std::vector<double> partial(static_cast<size_t>(chunks * entries), 0.0);
   const float* d = d_dense.data();
-  for (int64_t i = 0; i < count; ++i) {
-    double* dst = acc.data() + static_cast<int64_t>(codes_[static_cast<size_t>(i)]) * b;
-    for (int64_t t = 0; t < b; ++t) dst[t] += d[i * b + t];
+  const int32_t* code = codes_.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    double* acc = partial.data() + c * entries;
+    const int64_t end = std::min(count, (c + 1) * chunk);
+    if (b == 1) {
+      for (int64_t i = c * chunk; i < end; ++i) acc[code[i]] += d[i];
+    } else {
+      for (int64_t i = c * chunk; i < end; ++i) {
+        double* dst = acc + static_cast<int64_t>(code[i]) * b;
+        for (int64_t t = 0; t < b; ++t) dst[t] += d[i * b + t];
+      }
+    }
   }
-  for (int64_t i = 0; i < codebook_.numel(); ++i) g.data()[i] += static_cast<float>(acc[static_cast<size_t>(i)]);
+  float* pg = g.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t e = 0; e < entries; ++e) {
+    double sum = partial[static_cast<size_t>(e)];
+    for (int64_t c = 1; c < chunks; ++c) sum += partial[static_cast<size_t>(c * entries + e)];
+    pg[e] += static_cast<float>(sum);
+  }
 }
 
 std::map<std::string, NpyArray> KMeansMatrix::integer_state() const {

@@ -25,6 +25,12 @@ class KMeansMatrix final : public CompressedMatrix {
   nlohmann::json settings() const override;
   Tensor materialize() const override;
   void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;
+  // The default product, through Â: the autograd ops keep the Â of the forward for the
+  // backward, and y starts at the bias, which the sgemm then adds into (no pass over y).
+  bool multiplies_through_dense(int64_t) const override { return true; }
+  void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override {
+    multiply_add_bias_through_dense(x, bias, y);
+  }
   // levels * block float32 + one ceil(log2(levels))-bit code per block.
   int64_t stored_bits() const override;
   std::map<std::string, NpyArray> integer_state() const override;
@@ -83,5 +89,9 @@ class KMeansCompressor final : public MatrixCompressor {
 };
 
 int64_t kmeans_stored_bits(int64_t m, int64_t n, int64_t levels, int64_t block);
+
+// Blocks per chunk of KMeansMatrix::materialize_backward's threaded scatter for a codebook of
+// `entries` floats: fixed by the shapes, not the thread count, so the gradient's bits are too.
+int64_t kmeans_scatter_chunk(int64_t entries);
 
 }  // namespace mc

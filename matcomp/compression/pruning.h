@@ -32,6 +32,12 @@ class PrunedMatrix final : public CompressedMatrix {
   nlohmann::json settings() const override;
   Tensor materialize() const override;
   void materialize_backward(const Tensor& d_dense, std::vector<Tensor>& factor_grads) const override;
+  // The default product, through Â: the autograd ops keep the Â of the forward for the
+  // backward, and y starts at the bias, which the sgemm then adds into (no pass over y).
+  bool multiplies_through_dense(int64_t) const override { return true; }
+  void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override {
+    multiply_add_bias_through_dense(x, bias, y);
+  }
   int64_t stored_bits() const override { return pruning_stored_bits(rows(), cols(), nnz()); }
   std::map<std::string, NpyArray> integer_state() const override;
   void after_optimizer_step() override;
@@ -42,6 +48,10 @@ class PrunedMatrix final : public CompressedMatrix {
   // Keep the entries of largest score (m, n) at the new sparsity, in [0, 1). Entries that come
   // back into the mask restart from zero.
   void update_mask(const Tensor& scores, double sparsity);
+
+ protected:
+  // The first gradient of the values is dÂ with the pruned entries zeroed, in place.
+  void materialize_backward_taking(Tensor d_dense, std::vector<Tensor>& factor_grads) const override;
 
  private:
   Tensor values_;

@@ -209,19 +209,29 @@ void QuantizedMatrix::materialize_backward(const Tensor& d_dense, std::vector<Te
   Tensor& gs = grad_slot(grads, 0, scale_, 2);
   Tensor& gz = grad_slot(grads, 1, offset_, 2);
   // d scale[j] = sum_i dÂ[i, j] u[q[i, j]];  d offset[j] = sum_i dÂ[i, j]. Summed in double.
+  // Blocks of columns over the threads, each walked row by row (unit stride): every column is
+  // still summed over i in order, so the bits do not depend on the thread count.
   std::vector<double> ds(static_cast<size_t>(n_), 0.0), dz(static_cast<size_t>(n_), 0.0);
   const float* d = d_dense.data();
-  for (int64_t i = 0; i < m_; ++i) {
-    const uint8_t* q = codes_.data() + i * n_;
-    const float* row = d + i * n_;
-    for (int64_t j = 0; j < n_; ++j) {
-      ds[static_cast<size_t>(j)] += static_cast<double>(row[j]) * unit_[q[j]];
-      dz[static_cast<size_t>(j)] += row[j];
+  const uint8_t* codes = codes_.data();
+  const float* unit = unit_.data();
+  constexpr int64_t kBlock = 512;
+#pragma omp parallel for schedule(static)
+  for (int64_t j0 = 0; j0 < n_; j0 += kBlock) {
+    const int64_t j1 = std::min(n_, j0 + kBlock);
+    for (int64_t i = 0; i < m_; ++i) {
+      const uint8_t* q = codes + i * n_;
+      const float* row = d + i * n_;
+      for (int64_t j = j0; j < j1; ++j) {
+        ds[static_cast<size_t>(j)] += static_cast<double>(row[j]) * unit[q[j]];
+        dz[static_cast<size_t>(j)] += row[j];
+      }
     }
   }
+  float *pgs = gs.data(), *pgz = gz.data();
   for (int64_t j = 0; j < n_; ++j) {
-    gs.data()[j] += static_cast<float>(ds[static_cast<size_t>(j)]);
-    gz.data()[j] += static_cast<float>(dz[static_cast<size_t>(j)]);
+    pgs[j] += static_cast<float>(ds[static_cast<size_t>(j)]);
+    pgz[j] += static_cast<float>(dz[static_cast<size_t>(j)]);
   }
 }
 

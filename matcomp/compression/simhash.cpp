@@ -7,6 +7,7 @@
 #include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/rng.h"
+#include "matcomp/layers/affine_op.h"
 
 namespace mc {
 
@@ -51,28 +52,54 @@ Tensor SimhashMatrix::effective_scale() const {
 nlohmann::json SimhashMatrix::settings() const { return {{"bits", k_}, {"seed", seed_}, {"rows", m_}}; }
 
 Tensor SimhashMatrix::materialize() const {
-  Tensor out = rs_.clone();  // R S (m, n)
+  Tensor out = Tensor::empty({m_, n_});  // R S diag(e) (m, n)
   const Tensor e = effective_scale();
-  const float* d = e.data();
+  const float *d = e.data(), *rs = rs_.data();
+  float* o = out.data();
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m_; ++i)
-    for (int64_t j = 0; j < n_; ++j) out.data()[i * n_ + j] *= d[j];
+    for (int64_t j = 0; j < n_; ++j) o[i * n_ + j] = rs[i * n_ + j] * d[j];
   return out;
 }
 
+namespace {
+// acc_j (n) = sum over rows i of a_ij b_ij for a, b (rows, n), in double, the rows in order for
+// every column. Blocks of columns walked row by row: unit stride through a and b (a column at
+// a time strides n floats, 40 KB for PTB's softmax); the blocks go over the threads.
+void column_dots(const float* a, const float* b, int64_t rows, int64_t n, std::vector<double>& acc) {
+  constexpr int64_t kBlock = 512;
+  acc.assign(static_cast<size_t>(n), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+    const int64_t j1 = std::min(n, j0 + kBlock);
+    double* out = acc.data() + j0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *ar = a + r * n, *br = b + r * n;
+      for (int64_t j = j0; j < j1; ++j) out[j - j0] += static_cast<double>(ar[j]) * br[j];
+    }
+  }
+}
+}  // namespace
+
 void SimhashMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tensor>& grads) const {
   // dd_j += inv_j sum_i dÂ_ij (R S)_ij
-  const Tensor& rs = rs_;
+  MC_CHECK(d_dense.numel() == m_ * n_, ShapeError,
+           "simhash: gradient " << to_string(d_dense.shape()) << " for a " << m_ << "x" << n_ << " matrix");
   Tensor& gd = grad_slot(grads, 0, scale_, 1);
-  std::vector<double> acc(static_cast<size_t>(n_), 0.0);
-  for (int64_t i = 0; i < m_; ++i)
-    for (int64_t j = 0; j < n_; ++j)
-      acc[static_cast<size_t>(j)] += static_cast<double>(d_dense.data()[i * n_ + j]) * rs.data()[i * n_ + j];
-  for (int64_t j = 0; j < n_; ++j) gd.data()[j] += static_cast<float>(acc[static_cast<size_t>(j)]) * inv_norm_.data()[j];
+  std::vector<double> acc;
+  column_dots(d_dense.data(), rs_.data(), m_, n_, acc);
+  float* g = gd.data();
+  const float* inv = inv_norm_.data();
+  for (int64_t j = 0; j < n_; ++j) g[j] += static_cast<float>(acc[static_cast<size_t>(j)]) * inv[j];
 }
 
 void SimhashMatrix::multiply(const Tensor& x, Tensor& y) const {
   MC_CHECK(x.dim() == 2 && x.size(1) == m_, ShapeError,
            "simhash multiply: input " << to_string(x.shape()) << " does not fit a " << m_ << "x" << n_ << " matrix");
+  if (multiplies_through_dense(x.size(0))) {
+    gemm(x, Trans::No, materialize(), Trans::No, y);  // (batch, n) = x Â
+    return;
+  }
   gemm(x, Trans::No, rs_, Trans::No, y);  // (batch, n) = x (R S)
   scale_columns(y, nullptr);
 }
@@ -81,6 +108,12 @@ void SimhashMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tenso
   MC_CHECK(x.dim() == 2 && x.size(1) == m_ && bias.numel() == n_, ShapeError,
            "simhash multiply: input " << to_string(x.shape()) << " or bias " << to_string(bias.shape()) << " does not fit a "
                                       << m_ << "x" << n_ << " matrix");
+  if (multiplies_through_dense(x.size(0))) {
+    const Tensor a = materialize();
+    fill_rows(bias, y);
+    gemm(x, Trans::No, a, Trans::No, y, 1.0f, 1.0f);  // (batch, n) = bias + x Â
+    return;
+  }
   gemm(x, Trans::No, rs_, Trans::No, y);  // (batch, n) = x (R S)
   scale_columns(y, &bias);
 }
@@ -102,27 +135,27 @@ void SimhashMatrix::scale_columns(Tensor& y, const Tensor* bias) const {
 
 void SimhashMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {
   const int64_t batch = x.size(0);
-  const Tensor u = matmul(x, rs_);  // (batch, n) = x R S, before the scale
+  if (multiplies_through_dense(batch)) {
+    dense_product_backward(x, materialize(), dy, dx, grads);
+    return;
+  }
+  // d scale_j = inv_j sum_b dy_bj u_bj with u = x R S (batch, n), before the scale.
   Tensor& gd = grad_slot(grads, 0, scale_, 1);
-  // d scale_j = sum_b dy_bj u_bj / norm_j. Blocks of columns walked row by row: unit stride
-  // through dy and u (a column at a time strides n floats, 40 KB for PTB's softmax), and the
-  // same order of the sum over b as a column at a time.
-  constexpr int64_t kBlock = 512;
+  std::vector<double> acc;
+  const Tensor u = matmul(x, rs_);
+  column_dots(dy.data(), u.data(), batch, n_, acc);
+  float* pg = gd.data();
+  const float* inv = inv_norm_.data();
+  for (int64_t j = 0; j < n_; ++j) pg[j] += static_cast<float>(acc[static_cast<size_t>(j)]) * inv[j];
+  if (dx == nullptr) return;
+  Tensor du = Tensor::empty(dy.shape());  // (batch, n) = dy diag(e), in one pass
+  const Tensor e = effective_scale();
+  const float *d = e.data(), *pdy = dy.data();
+  float* pdu = du.data();
 #pragma omp parallel for schedule(static)
-  for (int64_t j0 = 0; j0 < n_; j0 += kBlock) {
-    const int64_t j1 = std::min(n_, j0 + kBlock);
-    double acc[kBlock] = {};
-    for (int64_t b = 0; b < batch; ++b) {
-      const float *dyr = dy.data() + b * n_, *ur = u.data() + b * n_;
-      for (int64_t j = j0; j < j1; ++j) acc[j - j0] += static_cast<double>(dyr[j]) * ur[j];
-    }
-    for (int64_t j = j0; j < j1; ++j) gd.data()[j] += static_cast<float>(acc[j - j0]) * inv_norm_.data()[j];
-  }
-  if (dx != nullptr) {
-    Tensor du = dy.clone();  // (batch, n) = dy diag(d / norms)
-    scale_columns(du, nullptr);
-    gemm(du, Trans::No, rs_, Trans::Yes, *dx);  // (batch, m) = du (R S)^T
-  }
+  for (int64_t r = 0; r < batch; ++r)
+    for (int64_t j = 0; j < n_; ++j) pdu[r * n_ + j] = pdy[r * n_ + j] * d[j];
+  gemm(du, Trans::No, rs_, Trans::Yes, *dx);  // (batch, m) = du (R S)^T
 }
 
 std::map<std::string, NpyArray> SimhashMatrix::integer_state() const {

@@ -27,13 +27,19 @@ class SimhashMatrix final : public CompressedMatrix {
   void multiply(const Tensor& x, Tensor& y) const override;
   void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override;
   void multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& factor_grads) const override;
+  // A product with more rows than A (batch > m; PTB's softmax: 400 rows against m = 200) goes
+  // through Â (m, n), formed per call, rather than through R S and a pass scaling the
+  // (batch, n) result: forming Â moves less memory, and its backward sums d scale over Â's
+  // m rows (x^T dy against R S) instead of the batch's (dy against x R S, recomputed).
+  bool multiplies_through_dense(int64_t batch) const override { return batch > m_; }
   // 64-bit seed + k n sign bits + n float32 scales.
   int64_t stored_bits() const override { return 64 + k_ * n_ + 32 * n_; }
   std::map<std::string, NpyArray> integer_state() const override;
   // The signs, R S (m, n) floats formed once, the scales and the inverse norms.
   int64_t resident_bytes() const override { return k_ * n_ + 4 * (m_ * n_ + 2 * n_) + 8; }
-  // The product is already one sgemm with R S (formed once) and a pass scaling the columns: a
-  // second dense matrix would double the memory to save that pass.
+  // The product is already one sgemm with R S (formed once) and a pass scaling the columns, or,
+  // for a batch of more rows than A, one sgemm with Â formed in one pass over R S: a second
+  // dense matrix would double the memory to save that pass.
   bool product_beats_dense() const override { return true; }
 
   uint64_t seed() const { return seed_; }

@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <set>
 
 #include "matcomp/compression/kmeans.h"
 #include "matcomp/core/error.h"
+#include "matcomp/core/parallel.h"
 #include "helpers.h"
 
 using mc_test::gaussian;
@@ -228,4 +230,44 @@ TEST(KMeans1dOptimal, IsTheScalarDefaultWithinTheBudget) {
   const mc::Tensor codebook = c->factors()[0].value;
   const std::vector<float> got(codebook.data(), codebook.data() + codebook.numel());
   EXPECT_EQ(got, mc::kmeans_1d_optimal(a.data(), a.numel(), 16));
+}
+
+// The codebook gradient of a matrix with more blocks than one scatter chunk (so the chunks
+// are summed by several threads and then combined): each entry within float rounding of the
+// plain sequential double sum, and the same bits with 1, 2 and 3 threads; materialize is the
+// exact gather. Scalar codes and blocks of 4.
+TEST(KMeans, CodebookGradientOverSeveralChunksIsTheSumAndIndependentOfThreads) {
+  const int before_threads = mc::num_threads();
+  for (const int64_t b : {1, 4}) {
+    const int64_t m = 600, n = 400 * b, levels = 16, count = m * n / b;
+    ASSERT_GT(count, 2 * mc::kmeans_scatter_chunk(levels * b)) << "the test needs several chunks";
+    mc::Rng rng(7);
+    std::vector<int32_t> codes(static_cast<size_t>(count));
+    for (int32_t& c : codes) c = static_cast<int32_t>(rng.below(levels));
+    const mc::KMeansMatrix k(m, n, gaussian(levels, b, 8), codes);
+    const mc::Tensor d = gaussian(m, n, 9);
+
+    const mc::Tensor dense = k.materialize();
+    const float* cb = k.factors()[0].value.data();
+    int64_t wrong_gather = 0;
+    for (int64_t i = 0; i < m * n; ++i) wrong_gather += dense.data()[i] != cb[codes[static_cast<size_t>(i / b)] * b + i % b];
+    EXPECT_EQ(wrong_gather, 0) << "block " << b;
+
+    std::vector<double> ref(static_cast<size_t>(levels * b), 0.0);
+    for (int64_t i = 0; i < m * n; ++i) ref[static_cast<size_t>(codes[static_cast<size_t>(i / b)] * b + i % b)] += d.data()[i];
+    std::vector<mc::Tensor> first;
+    for (const int threads : {1, 2, 3}) {
+      mc::set_num_threads(threads);
+      std::vector<mc::Tensor> g{mc::Tensor::full({levels, b}, 0.5f)};  // adds into what is there
+      k.materialize_backward(d, g);
+      if (first.empty()) {
+        first = g;
+        for (int64_t e = 0; e < levels * b; ++e)
+          EXPECT_NEAR(g[0].data()[e], 0.5 + ref[static_cast<size_t>(e)], 1e-6 * (1.0 + std::abs(ref[static_cast<size_t>(e)])));
+      } else {
+        EXPECT_EQ(mc_test::max_abs_diff(g[0], first[0]), 0.0) << threads << " threads, block " << b;
+      }
+    }
+  }
+  mc::set_num_threads(before_threads);
 }

@@ -291,3 +291,34 @@ TEST(Simhash, Gradients) {
   auto c = mc::SimhashCompressor(s).compress(gaussian(15, 11, 4), rng);
   mc_test::check_method(*c, 12);
 }
+
+// With more rows in the batch than A has (batch > m, as PTB's softmax: 400 against 200) the
+// products go through Â (m, n) instead of scaling the (batch, n) result: the same gradient
+// check on a 4-row matrix, whose batch of 5 takes that path, and both paths on the same rows
+// (a batch of 12 against the same rows in slices of at most m = 4).
+TEST(Simhash, ProductsThroughDenseWhenTheBatchExceedsTheRows) {
+  mc::SimhashSettings s;
+  s.bits = 12;
+  mc::Rng rng(0);
+  auto c = mc::SimhashCompressor(s).compress(gaussian(4, 11, 5), rng);
+  mc_test::check_method(*c, 17);
+
+  const int64_t batch = 12, m = 4, n = 11;
+  const mc::Tensor x = gaussian(batch, m, 6), dy = gaussian(batch, n, 7);
+  mc::Tensor y = mc::Tensor::empty({batch, n}), dx = mc::Tensor::empty({batch, m});
+  std::vector<mc::Tensor> g_whole;
+  c->multiply(x, y);
+  c->multiply_backward(x, dy, &dx, g_whole);
+  std::vector<mc::Tensor> g_slices;
+  for (int64_t r0 = 0; r0 < batch; r0 += m) {  // slices of m rows: through R S and the scaling pass
+    const mc::Tensor xs = x.rows(r0, r0 + m).clone(), dys = dy.rows(r0, r0 + m).clone();
+    mc::Tensor ys = mc::Tensor::empty({m, n}), dxs = mc::Tensor::empty({m, m});
+    c->multiply(xs, ys);
+    c->multiply_backward(xs, dys, &dxs, g_slices);
+    EXPECT_LT(mc_test::max_abs_diff(ys, y.rows(r0, r0 + m).clone()), 1e-5 * (1.0 + mc_test::max_abs(y)));
+    EXPECT_LT(mc_test::max_abs_diff(dxs, dx.rows(r0, r0 + m).clone()), 1e-5 * (1.0 + mc_test::max_abs(dx)));
+  }
+  ASSERT_TRUE(g_whole[0].defined() && g_slices[0].defined());
+  EXPECT_GT(mc_test::max_abs(g_whole[0]), 1e-3);
+  EXPECT_LT(mc_test::max_abs_diff(g_whole[0], g_slices[0]), 1e-5 * (1.0 + mc_test::max_abs(g_whole[0])));
+}

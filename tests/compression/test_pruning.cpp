@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+
 #include "matcomp/compression/pruning.h"
 #include "matcomp/core/error.h"
 #include "helpers.h"
@@ -131,4 +134,61 @@ TEST(Pruning, Gradients) {
   mc::Rng rng(0);
   auto c = mc::PruneCompressor(s).compress(gaussian(12, 9, 5), rng);
   mc_test::check_method(*c, 16);
+}
+
+// The mask passes on a matrix large enough to be split over the threads, against their
+// definitions, bit for bit: materialize is the values where kept and 0 elsewhere (even when
+// something wrote into pruned entries since the last optimizer step), the gradient adds only
+// into kept entries, and after_optimizer_step zeroes exactly the pruned ones.
+TEST(Pruning, MaskPassesMatchTheirDefinitionsBitForBit) {
+  const int64_t m = 300, n = 400;
+  mc::PruneSettings s;
+  s.sparsity = 0.78;
+  mc::Rng rng(0);
+  auto c = mc::PruneCompressor(s).compress(gaussian(m, n, 3), rng);
+  auto* p = dynamic_cast<mc::PrunedMatrix*>(c.get());
+  ASSERT_NE(p, nullptr);
+  mc::Tensor values = c->factors()[0].value;
+  const mc::Tensor noise = gaussian(m, n, 4);
+  for (int64_t i = 0; i < m * n; ++i) values.data()[i] += noise.data()[i];  // pruned entries too
+  const mc::Tensor before = values.clone();
+
+  const mc::Tensor dense = c->materialize();
+  const mc::Tensor d = gaussian(m, n, 5), start = gaussian(m, n, 6);
+  std::vector<mc::Tensor> grads{start.clone()};
+  c->materialize_backward(d, grads);
+  int64_t kept = 0, wrong_dense = 0, wrong_grad = 0;
+  for (int64_t i = 0; i < m * n; ++i) {
+    const bool keep = p->mask()[static_cast<size_t>(i)] != 0;
+    kept += keep;
+    wrong_dense += dense.data()[i] != (keep ? before.data()[i] : 0.0f);
+    wrong_grad += grads[0].data()[i] != (keep ? start.data()[i] + d.data()[i] : start.data()[i]);
+  }
+  EXPECT_EQ(wrong_dense, 0);
+  EXPECT_EQ(wrong_grad, 0);
+  EXPECT_EQ(kept, p->nnz());
+  EXPECT_GT(kept, 0);
+  EXPECT_LT(kept, m * n);
+
+  // The product's backward hands its own x^T dy over as the values' first gradient (masked in
+  // place): the same bits as materialize_backward of that product into nothing.
+  const mc::Tensor x = gaussian(7, m, 8), dy = gaussian(7, n, 9);
+  std::vector<mc::Tensor> taken, added;
+  c->multiply_backward(x, dy, nullptr, taken);
+  c->materialize_backward(mc::matmul(x, dy, mc::Trans::Yes, mc::Trans::No), added);
+  ASSERT_TRUE(taken[0].defined() && added[0].defined());
+  EXPECT_EQ(taken[0].shape(), added[0].shape());
+  EXPECT_EQ(std::memcmp(taken[0].data(), added[0].data(), sizeof(float) * static_cast<size_t>(m * n)), 0);
+
+  int64_t pruned = 0;
+  while (p->mask()[static_cast<size_t>(pruned)]) ++pruned;
+  values.data()[pruned] = -0.0f;  // a -0 in a pruned entry is written as +0 too
+  const uint64_t version = values.version();
+  c->after_optimizer_step();
+  EXPECT_FALSE(std::signbit(values.data()[pruned]));
+  EXPECT_GT(values.version(), version);
+  int64_t wrong_values = 0;
+  for (int64_t i = 0; i < m * n; ++i)
+    wrong_values += values.data()[i] != (p->mask()[static_cast<size_t>(i)] ? before.data()[i] : 0.0f);
+  EXPECT_EQ(wrong_values, 0);
 }
