@@ -17,30 +17,11 @@
 #include "matcomp/core/error.h"
 #include "matcomp/layers/cifar10_cnn.h"
 #include "matcomp/layers/ptb_lstm.h"
+#include "tests/support/tiny_cnn.h"
 
 namespace {
 
-mc::Cifar10CnnConfig tiny_cnn() {
-  mc::Cifar10CnnConfig c;
-  c.image_size = 8, c.conv_channels = 4, c.local3 = 24, c.local4 = 12;  // local3: 16 -> 24, local4: 24 -> 12
-  return c;
-}
-
-// Compresses the selected weights at step 0 (blend over `blend_steps`; pruning at once).
-std::unique_ptr<mc::CompressionController> compress(mc::Module& model, const std::string& method, std::vector<std::string> layers,
-                                                    int64_t blend_steps = 0) {
-  mc::CompressionSpec spec;
-  spec.include = std::move(layers);
-  spec.compressor = mc::by_ratio(method, 0.3);
-  if (method == "prune") spec.pruning = mc::SparsitySchedule{0, 1, 1, 0.0, -1.0};
-  else if (blend_steps == 0) spec.schedule = mc::BlendSchedule::immediate(0);
-  else spec.schedule = mc::BlendSchedule{0, -1, 1, 1.0 / static_cast<double>(blend_steps)};
-  auto c = mc::apply_compression(model, spec, 5);
-  c->on_event = nullptr;
-  c->before_step(0);
-  c->before_step(1);
-  return c;
-}
+using matcomp_test::tiny_cnn;
 
 mc::Tensor images(int64_t n, int64_t size, uint64_t seed) {
   mc::Tensor x = mc::Tensor::empty({n, 3, size, size});
@@ -79,7 +60,7 @@ TEST(Export, EveryRegisteredMethodReloadsFromTheFileAlone) {
     ++tested;
     mc::Rng rng(11);
     mc::Cifar10Cnn model(tiny_cnn(), rng);
-    auto c = compress(model, method, {"local3.weight", "local4.weight"});
+    auto c = matcomp_test::compress_at_step_0(model, method, {"local3.weight", "local4.weight"});
     const std::string path = temp("export_" + method + ".mcz");
     const mc::ExportSize size = mc::export_model(path, model);
     EXPECT_GT(size.file_bytes, 0);
@@ -112,7 +93,7 @@ TEST(Export, ADenseModelAndABlendInProgressReload) {
   expect_identical(logits_of(dense, x), logits_of(*mc::load_exported_model(temp("dense.mcz")), x), "dense");
 
   mc::Cifar10Cnn blending(tiny_cnn(), rng);
-  auto c = compress(blending, "lowrank", {"local3.weight"}, 10);  // alpha 0.9 after step 1
+  auto c = matcomp_test::compress_at_step_0(blending, "lowrank", {"local3.weight"}, 10);  // alpha 0.9 after step 1
   ASSERT_TRUE(blending.has_parameter("local3.weight.A"));
   mc::export_model(temp("blend.mcz"), blending);
   const auto loaded = mc::load_exported_model(temp("blend.mcz"));
@@ -127,7 +108,7 @@ TEST(Export, ThePtbModelReloads) {
   config.vocab = 30, config.hidden = 8, config.unroll = 3, config.batch = 2;
   mc::Rng rng(13);
   mc::PtbLstm model(config, rng);
-  auto c = compress(model, "kmeans", {"lstm.layer*.weight", "softmax.weight"});
+  auto c = matcomp_test::compress_at_step_0(model, "kmeans", {"lstm.layer*.weight", "softmax.weight"});
   mc::export_model(temp("ptb.mcz"), model);
   auto loaded = std::dynamic_pointer_cast<mc::PtbLstm>(mc::load_exported_model(temp("ptb.mcz")));
   ASSERT_NE(loaded, nullptr);
@@ -152,7 +133,7 @@ TEST(Export, AByteFlippedAnywhereInAModelFileIsRefused) {
   mc::Cifar10CnnConfig config = tiny_cnn();
   config.conv_channels = 2, config.local3 = 8, config.local4 = 4;
   mc::Cifar10Cnn model(config, rng);
-  auto c = compress(model, "kmeans", {"local3.weight"});
+  auto c = matcomp_test::compress_at_step_0(model, "kmeans", {"local3.weight"});
   const std::string path = temp("flip.mcz");
   mc::export_model(path, model);
   const std::string good = mc::read_file(path);
@@ -180,7 +161,7 @@ std::string rewritten(const std::string& path, const std::function<void(mc::Mode
 TEST(Export, InconsistentContentsAreRefusedWithTheirName) {
   mc::Rng rng(15);
   mc::Cifar10Cnn model(tiny_cnn(), rng);
-  auto c = compress(model, "kmeans", {"local3.weight"});
+  auto c = matcomp_test::compress_at_step_0(model, "kmeans", {"local3.weight"});
   const std::string path = temp("consistent.mcz");
   mc::export_model(path, model);
   // Codes array one shorter than the matrix needs.

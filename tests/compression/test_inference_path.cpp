@@ -17,14 +17,9 @@
 #include "matcomp/compression/registry.h"
 #include "matcomp/core/error.h"
 #include "matcomp/layers/cifar10_cnn.h"
+#include "tests/support/tiny_cnn.h"
 
 namespace {
-
-mc::Cifar10CnnConfig tiny_cnn() {
-  mc::Cifar10CnnConfig c;
-  c.image_size = 8, c.conv_channels = 4, c.local3 = 24, c.local4 = 12;  // local3: 16 -> 24, local4: 24 -> 12
-  return c;
-}
 
 // The tiny CNN with local3 and local4 compressed by `method` at ratio 0.3, exported and
 // loaded back; "" when the method has no ratio rule (a test's own method).
@@ -35,16 +30,8 @@ std::string exported_model(const std::string& method) {
     return "";
   }
   mc::Rng rng(11);
-  mc::Cifar10Cnn model(tiny_cnn(), rng);
-  mc::CompressionSpec spec;
-  spec.include = {"local3.weight", "local4.weight"};
-  spec.compressor = mc::by_ratio(method, 0.3);
-  if (method == "prune") spec.pruning = mc::SparsitySchedule{0, 1, 1, 0.0, -1.0};
-  else spec.schedule = mc::BlendSchedule::immediate(0);
-  auto c = mc::apply_compression(model, spec, 5);
-  c->on_event = nullptr;
-  c->before_step(0);
-  c->before_step(1);
+  mc::Cifar10Cnn model(matcomp_test::tiny_cnn(), rng);
+  auto c = matcomp_test::compress_at_step_0(model, method, {"local3.weight", "local4.weight"});
   const std::string path = ::testing::TempDir() + "/matcomp_inference_" + std::to_string(getpid()) + "_" + method + ".mcz";
   mc::export_model(path, model);
   return path;

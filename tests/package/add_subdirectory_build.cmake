@@ -2,13 +2,7 @@
 # with -DVIA=fetchcontent it clones the source folder's repository at its HEAD commit instead
 # (FetchContent), and says so and passes where the source folder is not a git checkout.
 # cmake -DSOURCE_DIR=... -DWORK_DIR=... -DGENERATOR=... [-DLAUNCHER=...] -DBUILD_TYPE=... [-DVIA=fetchcontent] -P <this>
-function(run what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${what} failed (exit ${rc}):\n${out}\n${err}")
-  endif()
-  set(run_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run_step.cmake)
 
 file(REMOVE_RECURSE ${WORK_DIR})
 set(launcher_flag)

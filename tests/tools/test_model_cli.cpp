@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/run_command.h"
+#include "tests/support/tiny_cnn.h"
 #include "matcomp/autograd/variable.h"
 #include "matcomp/compression/apply_compression.h"
 #include "matcomp/compression/export.h"
@@ -39,21 +40,9 @@ std::string scratch() {
 
 // A small CIFAR-style model (8x8 images) with local3 and local4 compressed by `method`.
 std::string tiny_model(const std::string& method, const std::string& dir) {
-  mc::Cifar10CnnConfig config;
-  config.image_size = 8, config.conv_channels = 4, config.local3 = 24, config.local4 = 12;
   mc::Rng rng(21);
-  mc::Cifar10Cnn model(config, rng);
-  if (method != "dense") {
-    mc::CompressionSpec spec;
-    spec.include = {"local3.weight", "local4.weight"};
-    spec.compressor = mc::by_ratio(method, 0.3);
-    if (method == "prune") spec.pruning = mc::SparsitySchedule{0, 1, 1, 0.0, -1.0};
-    else spec.schedule = mc::BlendSchedule::immediate(0);
-    auto c = mc::apply_compression(model, spec, 5);
-    c->on_event = nullptr;
-    c->before_step(0);
-    c->before_step(1);
-  }
+  mc::Cifar10Cnn model(matcomp_test::tiny_cnn(), rng);
+  if (method != "dense") matcomp_test::compress_at_step_0(model, method, {"local3.weight", "local4.weight"});
   const std::string path = dir + "/" + method + ".mcz";
   mc::export_model(path, model);
   return path;
