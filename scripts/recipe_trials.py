@@ -13,9 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-# Recipe fields shown, with their short names; the reference's values are left out of the
-# "changes" column unless they differ.
-REFERENCE = {"learning_rate": 0.1, "momentum": 0.0, "nesterov": False, "schedule": "staircase",
+# Recipe fields shown, with their short names: the learning rate always, the others where they
+# differ from the reference's recipe.
+REFERENCE = {"momentum": 0.0, "nesterov": False, "schedule": "staircase",
              "weight_decay": 0.004, "other_weight_decay": 0.0, "ema_decay": 0.9999}
 SHORT = {"learning_rate": "lr", "momentum": "momentum", "nesterov": "nesterov", "schedule": "schedule",
          "weight_decay": "wd", "other_weight_decay": "other_wd", "ema_decay": "ema", "decay_steps": "decay_steps",

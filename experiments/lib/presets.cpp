@@ -102,8 +102,13 @@ int64_t scaled_steps(int64_t steps, int64_t total, int64_t from) {
 
 void scale_preset(Preset& p, int64_t total) {
   const int64_t from = p.total_steps;
+  // The blend lasts frequency / alpha_decrement steps; where the frequency rounds (to 1 at
+  // least), the decrement follows, so that the blend still ends at the same fraction of the run.
+  const double blend_steps = static_cast<double>(p.frequency) / p.alpha_decrement *
+                             static_cast<double>(total) / static_cast<double>(from);
   for (int64_t* steps : {&p.begin_step, &p.frequency, &p.prune_end_step, &p.log_every, &p.checkpoint_every, &p.eval_every})
     *steps = scaled_steps(*steps, total, from);
+  p.alpha_decrement = std::min(1.0, static_cast<double>(p.frequency) / std::max(1.0, std::round(blend_steps)));
   p.total_steps = total;
   MC_CHECK(p.begin_step < p.total_steps && p.prune_end_step <= p.total_steps, ValueError,
            "--total-steps " << total << " is too short for the preset's schedule (compression would begin at step "

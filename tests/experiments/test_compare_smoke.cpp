@@ -292,4 +292,38 @@ TEST(CompareSmoke, BadFlagsGiveClearErrors) {
   EXPECT_NE(log.find("--ratios: '1.5' is not a ratio in (0, 1)"), std::string::npos) << log;
   EXPECT_NE(run("ptb-compare", "--preset smoke --only svd --out " + out_dir("bad"), &log), 0);
   EXPECT_NE(log.find("unknown method 'svd'"), std::string::npos) << log;
+  // A bad --recipe is a usage error (exit 2) that names the key, before any output exists.
+  const std::string bad_recipe = out_dir("bad-recipe");
+  EXPECT_EQ(run("cifar10-compare", "--preset fast --recipe momentum=3 --out " + bad_recipe, &log), 2);
+  EXPECT_NE(log.find("momentum=3"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(bad_recipe));
+  EXPECT_EQ(run("cifar10-compare", "--preset fast --total-steps 1 --out " + bad_recipe, &log), 2);
+  EXPECT_EQ(run("ptb-compare", "--preset fast --out " + bad_recipe, &log), 1);
+  EXPECT_NE(log.find("the fast preset is CIFAR-10's"), std::string::npos) << log;
+}
+
+// The fast preset shrunk to 60 steps (--total-steps): the momentum optimizer follows the live
+// model through the blend into the factors and through the pruning mask, and the branches end
+// compressed, with the recipe in the fingerprint.
+TEST(CompareSmoke, FastPresetShrunkTrainsThroughTheCompression) {
+  REQUIRE_DATA();
+  const std::string out = out_dir("fast");
+  std::string log;
+  ASSERT_EQ(run("cifar10-compare", "--preset fast --total-steps 60 --only lowrank,prune --ratios 0.5 --eval-every 0 --out " + out,
+                &log),
+            0)
+      << log;
+  const auto rows = read_csv(out + "/results.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("steps"), "60") << row.at("method");
+    if (row.at("method") != "none") EXPECT_LE(std::stod(row.at("achieved_ratio")), 0.5) << row.at("method");
+    EXPECT_GT(std::stod(row.at("accuracy")), 0.15) << row.at("method") << ": 60 steps learn more than chance";
+  }
+  const auto fingerprint = nlohmann::json::parse(mc::read_file(out + "/fingerprint.json"));
+  EXPECT_EQ(fingerprint["recipe"]["schedule"], "cosine");
+  EXPECT_EQ(fingerprint["recipe"]["cosine_steps"], 60);
+  EXPECT_EQ(fingerprint["preset"]["begin_step"], 48);
+  EXPECT_GT(fingerprint["recipe"]["momentum"].get<double>(), 0.0);
+  fs::remove_all(out);
 }

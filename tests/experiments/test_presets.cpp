@@ -46,13 +46,15 @@ TEST(Presets, TotalStepsScalesEveryStepCountInProportion) {
   EXPECT_EQ(p.prune_end_step, full.prune_end_step / 10);
   EXPECT_EQ(p.frequency, full.frequency / 10);
   EXPECT_EQ(p.eval_every, full.eval_every / 10);
-  EXPECT_EQ(p.alpha_decrement, full.alpha_decrement);  // the blend still ends where it did
+  EXPECT_DOUBLE_EQ(p.alpha_decrement, full.alpha_decrement);  // the blend still ends where it did
   EXPECT_EQ(recipe.cosine_steps, 5000);
   EXPECT_EQ(recipe.warmup_steps, 100);
   // Counts never round to 0; a run too short for the compression window is refused.
   Preset tiny = full;
   scale_preset(tiny, 50);
   EXPECT_EQ(tiny.frequency, 1);
+  // ... and the blend still ends where it did: 5000 of 50000 steps there, 5 of 50 here.
+  EXPECT_DOUBLE_EQ(tiny.alpha_decrement, 1.0 / 5.0);
   Preset too_short = full;
   EXPECT_THROW(scale_preset(too_short, 2), ValueError);
   // PTB: 0 means "never decay" and stays 0.
