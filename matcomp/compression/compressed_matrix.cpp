@@ -12,22 +12,24 @@ void CompressedMatrix::multiply(const Tensor& x, Tensor& y) const {
   MC_CHECK(x.dim() == 2 && x.size(1) == rows(), ShapeError,
            method() << " multiply: input " << to_string(x.shape()) << " does not fit a " << rows() << "x" << cols()
                     << " matrix");
-  const Tensor dense = materialize();
-  gemm(x, Trans::No, dense, Trans::No, y);
+  multiply_through_dense(x, materialize(), nullptr, y);
+}
+
+void multiply_through_dense(const Tensor& x, const Tensor& dense, const Tensor* bias, Tensor& y) {
+  if (bias) fill_rows(*bias, y);
+  gemm(x, Trans::No, dense, Trans::No, y, 1.0f, bias ? 1.0f : 0.0f);  // y (batch, n) (+)= x Â
 }
 
 void CompressedMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const {
-  multiply(x, y);
-  add_rows(bias, y);
-}
-
-void CompressedMatrix::multiply_add_bias_through_dense(const Tensor& x, const Tensor& bias, Tensor& y) const {
+  if (!multiplies_through_dense(x.size(0))) {
+    multiply(x, y);
+    add_rows(bias, y);
+    return;
+  }
   MC_CHECK(x.dim() == 2 && x.size(1) == rows() && bias.numel() == cols(), ShapeError,
            method() << " multiply: input " << to_string(x.shape()) << " or bias " << to_string(bias.shape())
                     << " does not fit a " << rows() << "x" << cols() << " matrix");
-  const Tensor dense = materialize();
-  fill_rows(bias, y);
-  gemm(x, Trans::No, dense, Trans::No, y, 1.0f, 1.0f);  // y (batch, n) += x Â
+  multiply_through_dense(x, materialize(), &bias, y);
 }
 
 void CompressedMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx,

@@ -34,6 +34,11 @@ struct Factor {
   float lr_scale = 1.0f;
 };
 
+// y (batch, n) = x (batch, m) Â (m, n), or bias (n) + x Â with y started at the bias and the
+// sgemm adding into it (bias null: the plain product). The product of every method whose
+// multiply() is materialize then one sgemm, given its Â.
+void multiply_through_dense(const Tensor& x, const Tensor& dense, const Tensor* bias, Tensor& y);
+
 class CompressedMatrix {
  public:
   virtual ~CompressedMatrix() = default;
@@ -53,9 +58,10 @@ class CompressedMatrix {
 
   // y (batch, n) = x (batch, m) Â. Default: materialize, then one sgemm.
   virtual void multiply(const Tensor& x, Tensor& y) const;
-  // y (batch, n) = x Â + bias (n): a layer's affine map. Default: multiply, then one pass
-  // adding the bias; methods whose product ends in an sgemm start y at the bias and let the
-  // sgemm add into it (beta = 1), which saves that pass over y.
+  // y (batch, n) = x Â + bias (n): a layer's affine map. Default: where
+  // multiplies_through_dense, y starts at the bias and the sgemm adds x Â into it (beta = 1,
+  // as the dense affine op), which saves a pass over y (400 x 10000 for PTB's softmax);
+  // otherwise multiply, then one pass adding the bias.
   virtual void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const;
   // dx (batch, m) = dy Â^T (skipped when dx is null) and factor gradients added as in
   // materialize_backward. Default: through materialize and materialize_backward.
@@ -65,7 +71,8 @@ class CompressedMatrix {
   // The autograd ops then form Â once a forward and keep it for the backward
   // (dense_product_backward), as a dense layer keeps its A, instead of forming it again there.
   // Default false, so that a method with its own product is never bypassed; methods that use
-  // the default product, or go through Â for some batches, say so.
+  // the default product, or go through Â for some batches, say so (and get the folded bias of
+  // the default multiply_add_bias with it).
   virtual bool multiplies_through_dense(int64_t batch) const {
     (void)batch;
     return false;
@@ -101,11 +108,6 @@ class CompressedMatrix {
   double relative_error(const Tensor& a) const;
 
  protected:
-  // For methods whose product is the default one (materialize, then one sgemm), to call from
-  // their multiply_add_bias: y starts at the bias and that sgemm adds x Â into it (beta = 1),
-  // as the dense affine op does, which saves the default's extra pass over y (400 x 10000 for
-  // PTB's softmax). Not the default itself: a method with its own multiply() would be bypassed.
-  void multiply_add_bias_through_dense(const Tensor& x, const Tensor& bias, Tensor& y) const;
   // dense_product_backward's dÂ (m, n) is a temporary of its own, handed over here: a method
   // may write into it or keep it as its factor's gradient rather than add it into a zeroed
   // one (pruning does). Default: materialize_backward.

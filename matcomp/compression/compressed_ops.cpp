@@ -1,7 +1,6 @@
 #include "matcomp/compression/compressed_ops.h"
 
 #include "matcomp/autograd/node.h"
-#include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
 #include "matcomp/layers/affine_op.h"
 
@@ -41,8 +40,7 @@ Tensor forward_product(const CompressedMatrix& matrix, const Tensor& x, const Te
     return Tensor();
   }
   Tensor dense = matrix.materialize();
-  if (bias) fill_rows(*bias, y);
-  gemm(x, Trans::No, dense, Trans::No, y, 1.0f, bias ? 1.0f : 0.0f);  // (batch, n) (+)= x Â
+  multiply_through_dense(x, dense, bias, y);
   return dense;
 }
 

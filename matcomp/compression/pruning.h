@@ -35,9 +35,6 @@ class PrunedMatrix final : public CompressedMatrix {
   // The default product, through Â: the autograd ops keep the Â of the forward for the
   // backward, and y starts at the bias, which the sgemm then adds into (no pass over y).
   bool multiplies_through_dense(int64_t) const override { return true; }
-  void multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const override {
-    multiply_add_bias_through_dense(x, bias, y);
-  }
   int64_t stored_bits() const override { return pruning_stored_bits(rows(), cols(), nnz()); }
   std::map<std::string, NpyArray> integer_state() const override;
   void after_optimizer_step() override;

@@ -7,7 +7,6 @@
 #include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/affine_op.h"
 
 namespace mc {
 
@@ -96,10 +95,7 @@ void SimhashMatrix::materialize_backward(const Tensor& d_dense, std::vector<Tens
 void SimhashMatrix::multiply(const Tensor& x, Tensor& y) const {
   MC_CHECK(x.dim() == 2 && x.size(1) == m_, ShapeError,
            "simhash multiply: input " << to_string(x.shape()) << " does not fit a " << m_ << "x" << n_ << " matrix");
-  if (multiplies_through_dense(x.size(0))) {
-    gemm(x, Trans::No, materialize(), Trans::No, y);  // (batch, n) = x Â
-    return;
-  }
+  if (multiplies_through_dense(x.size(0))) return CompressedMatrix::multiply(x, y);  // (batch, n) = x Â
   gemm(x, Trans::No, rs_, Trans::No, y);  // (batch, n) = x (R S)
   scale_columns(y, nullptr);
 }
@@ -108,12 +104,7 @@ void SimhashMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tenso
   MC_CHECK(x.dim() == 2 && x.size(1) == m_ && bias.numel() == n_, ShapeError,
            "simhash multiply: input " << to_string(x.shape()) << " or bias " << to_string(bias.shape()) << " does not fit a "
                                       << m_ << "x" << n_ << " matrix");
-  if (multiplies_through_dense(x.size(0))) {
-    const Tensor a = materialize();
-    fill_rows(bias, y);
-    gemm(x, Trans::No, a, Trans::No, y, 1.0f, 1.0f);  // (batch, n) = bias + x Â
-    return;
-  }
+  if (multiplies_through_dense(x.size(0))) return CompressedMatrix::multiply_add_bias(x, bias, y);  // bias + x Â
   gemm(x, Trans::No, rs_, Trans::No, y);  // (batch, n) = x (R S)
   scale_columns(y, &bias);
 }
@@ -135,10 +126,7 @@ void SimhashMatrix::scale_columns(Tensor& y, const Tensor* bias) const {
 
 void SimhashMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tensor* dx, std::vector<Tensor>& grads) const {
   const int64_t batch = x.size(0);
-  if (multiplies_through_dense(batch)) {
-    dense_product_backward(x, materialize(), dy, dx, grads);
-    return;
-  }
+  if (multiplies_through_dense(batch)) return CompressedMatrix::multiply_backward(x, dy, dx, grads);  // through Â
   // d scale_j = inv_j sum_b dy_bj u_bj with u = x R S (batch, n), before the scale.
   Tensor& gd = grad_slot(grads, 0, scale_, 1);
   std::vector<double> acc;
