@@ -1,12 +1,12 @@
 // The conv engine. Per chunk of B images (P = OH * OW pixels each, K = kh*kw*C):
 //
-//   forward:  cols (K, B*P)     = im2col of the chunk            (OpenMP over images x channels)
-//             out  (cout, B*P)  = W^T (cout, K) cols             (one sgemm, BLAS threads it)
+//   forward:  cols (K, B*P)     = im2col of the chunk
+//             out  (cout, B*P)  = W^T (cout, K) cols             (one sgemm)
 //             -> the op's epilogue (bias, ReLU, pooling; scatter to NCHW)
 //   backward: G    (cout, B*P)  <- the op's prologue
-//             db[co]           += sum of G's row co
-//             dW^T (cout, K)   += G cols^T                        (im2col recomputed, beta = 1;
-//                                                                 this orientation runs ~1.4x
+//             db part (cout)    = sums of G's rows
+//             dW^T part (cout, K) = G cols^T                      (im2col recomputed; this
+//                                                                 orientation runs ~1.4x
 //                                                                 faster in OpenBLAS than cols G^T)
 //   dx, stride 1 and cout <= C: dx is the convolution of G with the flipped kernel (a "full"
 //             correlation, padding kh-1-pad_top / kw-1-pad_left), computed like the forward:
@@ -16,33 +16,46 @@
 //             read-modify-writing a K x B*P matrix. With cout > C (conv1: 3 -> 64) the
 //             flipped problem would be larger, so:
 //   dx otherwise: dcols (K, B*P) = W G (into the cols buffer);  dx = col2im of dcols.
+//   After the last chunk, dW and db are the chunks' parts summed in chunk order.
+//
+// Threads: with at least as many chunks as threads, each thread takes whole chunks (im2col,
+// a single-threaded sgemm, the epilogue), so its columns stay in its own cache and a step
+// has one fork/join per convolution instead of several per chunk; OpenBLAS's OpenMP build
+// runs on the calling thread inside a parallel region. With fewer chunks (small batches)
+// the chunks run in order, the loops and the sgemm threaded inside each. Every chunk's work
+// is the same either way and the parts are summed in a fixed order, so results do not
+// depend on the thread count (tested). Small chunks (about 1152 columns, at most 2 MB of
+// columns) won over the former ~2304 columns / 8 MB, whose buffers sat far outside a core's
+// L2 (docs/PERFORMANCE.md has the A/B).
 //
 // Columns are recomputed in backward rather than saved: storing them would take K*P floats
 // per image (conv2 of the CIFAR model: 0.9 MB an image, 118 MB a batch), and im2col of a
 // chunk that stays in cache is cheaper than streaming that back from memory.
 // The column, output and gradient buffers are a per-thread workspace kept between calls:
 // fresh multi-megabyte buffers every call were page-faulted in again each time.
-// BLAS is never called inside our own OpenMP regions (OpenBLAS-OpenMP can misbehave there):
-// the parallel loops sit between the sgemms.
 #include "matcomp/layers/conv2d_core.h"
+
+#include <omp.h>
 
 #include <algorithm>
 
 #include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
+#include "matcomp/core/parallel.h"
 #include "matcomp/layers/conv_im2col.h"
 
 namespace mc {
 
 namespace {
 
-// Sized on the CIFAR model on 2 cores (interleaved runs): chunks of a few thousand columns;
-// larger column buffers only fall further out of cache.
-constexpr int64_t kTargetColumns = 2304;
-constexpr int64_t kMaxColumnFloats = int64_t{1} << 21;  // 8 MB
+// Sized on the CIFAR model on 2 cores (interleaved runs, docs/PERFORMANCE.md): about a
+// thousand columns, at most 2 MB of them, so a thread's chunk stays near its core's L2.
+constexpr int64_t kTargetColumns = 1152;
+constexpr int64_t kMaxColumnFloats = int64_t{1} << 19;  // 2 MB
 
 // Per-thread scratch that only grows: slot 0 columns, slot 1 output / gradient block,
-// slot 2 the dW^T accumulator, slot 3 the flipped kernel, slot 4 the dx block.
+// slot 2 the chunks' dW^T parts (the calling thread's), slot 3 the flipped kernel, slot 4
+// the dx block.
 float* workspace(int slot, int64_t floats) {
   thread_local Tensor buffers[5];
   Tensor& t = buffers[slot];
@@ -53,7 +66,7 @@ float* workspace(int slot, int64_t floats) {
 // cols (K, nb*P): the chunk's images [n0, n0 + nb) side by side; x planes are (H, W).
 void im2col_chunk(const float* x, int64_t channels, const WindowGeometry& g, int64_t n0, int64_t nb, float* cols) {
   const int64_t p = g.out_h * g.out_w, ld = nb * p, plane = g.in_h * g.in_w;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
   for (int64_t b = 0; b < nb; ++b)
     for (int64_t c = 0; c < channels; ++c)
       im2col_channel(x + ((n0 + b) * channels + c) * plane, c, channels, g, cols + b * p, ld);
@@ -85,16 +98,42 @@ ConvProblem conv_problem(const Tensor& x, const Tensor& w, const Tensor* b, cons
   return s;
 }
 
+namespace {
+
+// Chunks run one per thread, each with a single-threaded sgemm (OpenBLAS's OpenMP build
+// runs on the calling thread inside a parallel region), when there are enough of them;
+// otherwise one after another with the sgemm threaded. Both give the same bits.
+bool chunks_in_parallel(int64_t chunks) {
+  const int threads = num_threads();
+  return threads > 1 && chunks >= threads;
+}
+
+// run_chunk(0..chunks-1): in parallel, one chunk per thread, or in order with the library's
+// own threads inside each chunk.
+template <class F>
+void for_each_chunk(int64_t chunks, const F& run_chunk) {
+  if (chunks_in_parallel(chunks)) {
+#pragma omp parallel for schedule(static)
+    for (int64_t ci = 0; ci < chunks; ++ci) run_chunk(ci);
+  } else {
+    for (int64_t ci = 0; ci < chunks; ++ci) run_chunk(ci);
+  }
+}
+
+}  // namespace
+
 void conv_forward(const float* x, const float* w, const ConvProblem& s, const ConvEpilogue& epilogue) {
-  float* cols = workspace(0, s.k * s.chunk * s.p);
-  float* out = workspace(1, s.cout * s.chunk * s.p);
-  for (int64_t n0 = 0; n0 < s.n; n0 += s.chunk) {
-    const int64_t nb = std::min(s.chunk, s.n - n0), ld = nb * s.p;
+  const int64_t chunks = (s.n + s.chunk - 1) / s.chunk;
+  auto run_chunk = [&](int64_t ci) {
+    float* cols = workspace(0, s.k * s.chunk * s.p);
+    float* out = workspace(1, s.cout * s.chunk * s.p);
+    const int64_t n0 = ci * s.chunk, nb = std::min(s.chunk, s.n - n0), ld = nb * s.p;
     im2col_chunk(x, s.c, s.g, n0, nb, cols);
     // out (cout, nb*P) = W^T (cout, K) cols (K, nb*P)
     sgemm_raw(Trans::Yes, Trans::No, s.cout, ld, s.k, 1.0f, w, s.cout, cols, ld, 0.0f, out, ld);
     epilogue(n0, nb, out, ld);
-  }
+  };
+  for_each_chunk(chunks, run_chunk);
 }
 
 ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bool need_x, bool need_w, bool need_b,
@@ -126,42 +165,44 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
       for (int64_t co = 0; co < cout; ++co)
         for (int64_t c = 0; c < C; ++c) wf[(t * cout + co) * C + c] = w[((taps - 1 - t) * C + c) * cout + co];
   }
-  float* pg = workspace(1, cout * chunk * p);
   const int64_t col_floats = std::max(k * chunk * p, transposed ? kt * chunk * plane : 0);
-  float* cols = (need_x || need_w) ? workspace(0, col_floats) : nullptr;
-  float* dxb = transposed ? workspace(4, C * chunk * plane) : nullptr;
-  float* dwt = need_w ? workspace(2, cout * k) : nullptr;  // dW^T (cout, K)
-  if (need_w && n == 0) std::fill(dwt, dwt + cout * k, 0.0f);
-
-  for (int64_t n0 = 0; n0 < n; n0 += chunk) {
-    const int64_t nb = std::min(chunk, n - n0), ld = nb * p;
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  // Each chunk's dW^T (cout, K) and db (cout) on its own, summed in chunk order at the end:
+  // the same bits whichever thread ran which chunk, and for any thread count.
+  float* dwt_parts = need_w ? workspace(2, chunks * cout * k) : nullptr;
+  Tensor db_parts = need_b ? Tensor::empty({chunks, cout}) : Tensor();
+  auto run_chunk = [&](int64_t ci) {
+    const int64_t n0 = ci * chunk, nb = std::min(chunk, n - n0), ld = nb * p;
+    float* pg = workspace(1, cout * chunk * p);
+    float* cols = (need_x || need_w) ? workspace(0, col_floats) : nullptr;
     prologue(n0, nb, pg, ld);
     if (need_b) {
-      float* db = r.db.data();
-#pragma omp parallel for schedule(static)
+      float* db = db_parts.data() + ci * cout;
+#pragma omp parallel for if (!omp_in_parallel()) schedule(static)
       for (int64_t co = 0; co < cout; ++co) {
         float sum = 0.0f;
         const float* row = pg + co * ld;
 #pragma omp simd reduction(+ : sum)
         for (int64_t i = 0; i < ld; ++i) sum += row[i];
-        db[co] += sum;
+        db[co] = sum;
       }
     }
     if (need_w) {
       im2col_chunk(x, C, s.g, n0, nb, cols);
-      // dW^T (cout, K) += G (cout, nb*P) cols^T (nb*P, K)
-      sgemm_raw(Trans::No, Trans::Yes, cout, k, ld, 1.0f, pg, ld, cols, ld, n0 == 0 ? 0.0f : 1.0f, dwt, k);
+      // dW^T part (cout, K) = G (cout, nb*P) cols^T (nb*P, K)
+      sgemm_raw(Trans::No, Trans::Yes, cout, k, ld, 1.0f, pg, ld, cols, ld, 0.0f, dwt_parts + ci * cout * k, k);
     }
     if (transposed) {
       const int64_t ld2 = nb * plane;
+      float* dxb = workspace(4, C * chunk * plane);
       // gcols (kt, nb*H*W): G's planes (cout of them per image) sit at pg + co*ld + b*P.
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
         for (int64_t co = 0; co < cout; ++co) im2col_channel(pg + co * ld + b * p, co, cout, gt, cols + b * plane, ld2);
       // dxb (C, nb*H*W) = Wf^T (C, kt) gcols (kt, nb*H*W)
       sgemm_raw(Trans::Yes, Trans::No, C, ld2, kt, 1.0f, wf, C, cols, ld2, 0.0f, dxb, ld2);
       float* pdx = r.dx.data();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
         for (int64_t c = 0; c < C; ++c)
           std::copy(dxb + c * ld2 + b * plane, dxb + c * ld2 + (b + 1) * plane, pdx + ((n0 + b) * C + c) * plane);
@@ -169,16 +210,34 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
       // dcols (K, nb*P) = W (K, cout) G (cout, nb*P), into the (now free) cols buffer
       sgemm_raw(Trans::No, Trans::No, k, ld, cout, 1.0f, w, cout, pg, ld, 0.0f, cols, ld);
       float* pdx = r.dx.data();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
         for (int64_t c = 0; c < C; ++c) col2im_channel(cols + b * p, ld, c, C, s.g, pdx + ((n0 + b) * C + c) * plane);
     }
+  };
+  for_each_chunk(chunks, run_chunk);
+  if (need_b) {
+    float* db = r.db.data();
+    for (int64_t ci = 0; ci < chunks; ++ci)
+      for (int64_t co = 0; co < cout; ++co) db[co] += db_parts.data()[ci * cout + co];
   }
-  if (need_w) {  // dW (K, cout) = (dW^T)^T
+  if (need_w) {
+    // dW^T (cout, K) = sum over chunks of the parts, in chunk order, into part 0
+#pragma omp parallel for schedule(static) if (chunks * k * cout > 65536)
+    for (int64_t co = 0; co < cout; ++co) {
+      float* acc = dwt_parts + co * k;
+      for (int64_t ci = 1; ci < chunks; ++ci) {
+        const float* part = dwt_parts + (ci * cout + co) * k;
+#pragma omp simd
+        for (int64_t i = 0; i < k; ++i) acc[i] += part[i];
+      }
+    }
+    // dW (K, cout) = (dW^T)^T
     float* pdw = r.dw.data();
+    if (chunks == 0) std::fill(pdw, pdw + k * cout, 0.0f);
 #pragma omp parallel for schedule(static) if (k * cout > 65536)
     for (int64_t row = 0; row < k; ++row)
-      for (int64_t co = 0; co < cout; ++co) pdw[row * cout + co] = dwt[co * k + row];
+      for (int64_t co = 0; co < cout && chunks > 0; ++co) pdw[row * cout + co] = dwt_parts[co * k + row];
   }
   return r;
 }

@@ -2,6 +2,9 @@
 // conv2d_relu_maxpool (conv2d_pool_op.cpp). Not a public API: ops built on it decide what
 // happens to each chunk's raw output (the forward epilogue) and where each chunk's output
 // gradient comes from (the backward prologue); the engine does the matrix work in between.
+// Epilogues and prologues of different chunks may run at the same time on different threads:
+// each must write only its own chunk's images, and its own loops stay serial there
+// (`#pragma omp parallel for if (!omp_in_parallel())`).
 #pragma once
 
 #include <cstdint>

@@ -3,6 +3,8 @@
 // prologue gathers dy back into (cout, B*P), masked by y > 0 when the ReLU is fused.
 #include "matcomp/layers/conv2d_op.h"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "matcomp/autograd/node.h"
@@ -22,7 +24,7 @@ Var conv2d(const Var& x, const Var& w, const Var& bias, const Conv2dSpec& spec) 
     float* py = y.data();
     conv_forward(x.value().data(), w.value().data(), s, [&](int64_t n0, int64_t nb, float* out, int64_t ld) {
       // y[n0 + b, co, :] = f(out[co, b*P : b*P + P] + bias[co])
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
         for (int64_t co = 0; co < cout; ++co) {
           const float* src = out + co * ld + b * p;
@@ -52,7 +54,7 @@ Var conv2d(const Var& x, const Var& w, const Var& bias, const Conv2dSpec& spec) 
                       sx.get().data(), sw.get().data(), s, need[0], need[1], has_bias && need[2],
                       [&](int64_t n0, int64_t nb, float* g, int64_t ld) {
                         // G (cout, nb*P) from dy (nb, cout, P)
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
                         for (int64_t co = 0; co < cout; ++co)
                           for (int64_t b = 0; b < nb; ++b) {
                             const int64_t off = ((n0 + b) * cout + co) * p;

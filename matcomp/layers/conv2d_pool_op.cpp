@@ -5,6 +5,8 @@
 //                    means the winner was clipped by the ReLU, whose gradient there is 0.)
 #include "matcomp/layers/conv2d_pool_op.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -33,7 +35,7 @@ Var conv2d_relu_maxpool(const Var& x, const Var& w, const Var& bias, const Conv2
     float* py = y.data();
     int32_t* pa = argmax.get();
     conv_forward(x.value().data(), w.value().data(), s, [&](int64_t n0, int64_t nb, float* out, int64_t ld) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
         for (int64_t co = 0; co < cout; ++co) {
           float* plane = out + co * ld + b * p;  // (OH, OW) of image n0 + b, channel co
@@ -57,7 +59,7 @@ Var conv2d_relu_maxpool(const Var& x, const Var& w, const Var& bias, const Conv2
                   const int32_t* pa = argmax.get();
                   ConvGrads r = conv_backward(sx.get().data(), sw.get().data(), s, need[0], need[1], has_bias && need[2],
                                               [&](int64_t n0, int64_t nb, float* g, int64_t ld) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
                                                 for (int64_t co = 0; co < cout; ++co)
                                                   for (int64_t b = 0; b < nb; ++b) {
                                                     float* dst = g + co * ld + b * p;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "matcomp/autograd/ops.h"
+#include "matcomp/core/parallel.h"
 #include "matcomp/layers/conv2d.h"
 #include "matcomp/layers/conv2d_core.h"
 #include "matcomp/layers/conv2d_op.h"
@@ -164,6 +165,42 @@ TEST(Conv2dGradcheck, FlippedKernelPathEvenKernelUnevenPads) {
 TEST(Conv2dGradcheck, SeveralChunks) {
   const int64_t n = 2 * conv_chunk_images(1 << 20, 2 * 2 * 2, 16) + 1;
   check_conv_gradients({n, 2, 4, 4}, 2, 2, 3, 1, Padding::Same, false, 150);
+}
+
+// Chunks run one per thread when there are enough of them, each with a single-threaded sgemm,
+// and each chunk's dW and db are summed in chunk order: values and gradients must not depend
+// on the thread count (nor on which thread ran which chunk).
+TEST(Conv2dOp, SameBitsForAnyThreadCount) {
+  struct Case {
+    Shape x;
+    int64_t cout;
+    bool pool;
+  };
+  const int64_t per_chunk = conv_chunk_images(1 << 20, 5 * 5 * 8, 12 * 12);
+  const std::vector<Case> cases{{{3 * per_chunk + 1, 8, 12, 12}, 4, false},   // dx as the flipped-kernel convolution
+                                {{3 * per_chunk + 1, 8, 12, 12}, 4, true},    // fused ReLU + max-pool
+                                {{9, 3, 24, 24}, 16, false}};                 // cout > C: dx through col2im
+  const int threads_before = num_threads();
+  for (const Case& c : cases) {
+    const Tensor x = randn(c.x, 180), w = randn({25 * c.x[1], c.cout}, 181, 0.2f), b = randn({c.cout}, 182, 0.3f);
+    std::vector<Tensor> first;
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      Var xv(x.clone(), true), wv(w.clone(), true), bv(b.clone(), true);
+      const Conv2dSpec spec{5, 5, 1, Padding::Same, true};
+      Var y = c.pool ? conv2d_relu_maxpool(xv, wv, bv, spec, {3, 3, 2, Padding::Same}) : conv2d(xv, wv, bv, spec);
+      y.backward(randn(y.shape(), 183));
+      const std::vector<Tensor> got{y.value(), xv.grad(), wv.grad(), bv.grad()};
+      if (first.empty()) {
+        first = got;
+        continue;
+      }
+      for (size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(mc::testing::max_abs_diff(got[i], first[i]), 0.0f)
+            << "output " << i << " (y, dx, dW, db) at " << threads << " threads, x " << to_string(c.x);
+    }
+  }
+  set_num_threads(threads_before);
 }
 
 TEST(Conv2dLayer, WeightSeamNamesAndForward) {
