@@ -41,21 +41,6 @@ Var reshape(const Var& x, Shape shape) {
                 [in_shape = x.shape()](const Grads& g, const Needs&) { return Grads{g[0].view(in_shape)}; });
 }
 
-namespace {
-// (m, n) -> (n, m), blocked for cache friendliness.
-Tensor transpose_2d(const Tensor& x) {
-  const int64_t m = x.size(0), n = x.size(1);
-  Tensor out = Tensor::empty({n, m});
-  const float* px = x.data();
-  float* po = out.data();
-  constexpr int64_t kBlock = 32;
-  for (int64_t i0 = 0; i0 < m; i0 += kBlock)
-    for (int64_t j0 = 0; j0 < n; j0 += kBlock)
-      for (int64_t i = i0; i < std::min(m, i0 + kBlock); ++i)
-        for (int64_t j = j0; j < std::min(n, j0 + kBlock); ++j) po[j * m + i] = px[i * n + j];
-  return out;
-}
-}  // namespace
 
 Var transpose(const Var& x) {
   MC_CHECK(x.value().dim() == 2, ShapeError, "transpose needs a 2-D tensor, got " << to_string(x.shape()));

@@ -97,15 +97,19 @@ Tensor DictionaryMatrix::sparse_left(const Tensor& x) const {
   // t (batch, K) = x (batch, m) X (m, K): each batch row walks X's rows, scattering x_bi X_i:.
   const int64_t batch = x.size(0), m = rows(), K = atoms();
   Tensor t = Tensor::zeros({batch, K});
+  const float* px = x.data();
+  const float* pv = values_.data();
+  const int64_t* rp = row_ptr_.data();
+  const int32_t* cj = col_.data();
+  float* pt = t.data();
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < batch; ++b) {
-    const float* xr = x.data() + b * m;
-    float* tr = t.data() + b * K;
+    const float* xr = px + b * m;
+    float* tr = pt + b * K;
     for (int64_t i = 0; i < m; ++i) {
       const float xi = xr[i];
       if (xi == 0.0f) continue;
-      for (int64_t e = row_ptr_[static_cast<size_t>(i)]; e < row_ptr_[static_cast<size_t>(i) + 1]; ++e)
-        tr[col_[static_cast<size_t>(e)]] += xi * values_.data()[e];
+      for (int64_t e = rp[i]; e < rp[i + 1]; ++e) tr[cj[e]] += xi * pv[e];
     }
   }
   return t;
@@ -132,27 +136,39 @@ void DictionaryMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tens
   Tensor& gd = grad_slot(grads, 0, d_, 2);
   Tensor& gv = grad_slot(grads, 1, values_, 2);
   gemm(t, Trans::Yes, dy, Trans::No, gd, 1.0f, 1.0f);       // dD (K, n) += t^T dy
-  // dX_ij = sum_b x_bi dt_bj, only on the support; each row i owns its entries.
+  // dX_ij = sum_b x_bi dt_bj, only on the support; each row i owns its entries. Through x^T
+  // (m, batch) and dt^T (K, batch) every entry is a dot product of two contiguous rows; read
+  // in place, x and dt would be walked with strides m and K (the CNN's local3: 2304 floats).
+  const Tensor xt = transpose_2d(x), dtt = transpose_2d(dt);
+  const float* pxt = xt.data();
+  const float* pdtt = dtt.data();
+  float* pgv = gv.data();
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i)
     for (int64_t e = row_ptr_[static_cast<size_t>(i)]; e < row_ptr_[static_cast<size_t>(i) + 1]; ++e) {
-      const int64_t j = col_[static_cast<size_t>(e)];
+      const float* xr = pxt + i * batch;
+      const float* dr = pdtt + static_cast<int64_t>(col_[static_cast<size_t>(e)]) * batch;
       double acc = 0;
-      for (int64_t b = 0; b < batch; ++b) acc += static_cast<double>(x.data()[b * m + i]) * dt.data()[b * K + j];
-      gv.data()[e] += static_cast<float>(acc);
+#pragma omp simd reduction(+ : acc)
+      for (int64_t b = 0; b < batch; ++b) acc += static_cast<double>(xr[b]) * dr[b];
+      pgv[e] += static_cast<float>(acc);
     }
   if (dx != nullptr) {
     MC_CHECK(dx->dim() == 2 && dx->size(0) == batch && dx->size(1) == m, ShapeError,
              "dictionary multiply_backward: dx " << to_string(dx->shape()) << ", expected [" << batch << ", " << m << "]");
     // dx (batch, m) = dt X^T: dx_bi = sum over row i's entries of X_ij dt_bj.
+    const float* pv = values_.data();
+    const int64_t* rp = row_ptr_.data();
+    const int32_t* cj = col_.data();
+    const float* pdt = dt.data();
+    float* pdx = dx->data();
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < batch; ++b) {
-      const float* dtr = dt.data() + b * K;
-      float* dxr = dx->data() + b * m;
+      const float* dtr = pdt + b * K;
+      float* dxr = pdx + b * m;
       for (int64_t i = 0; i < m; ++i) {
         float acc = 0;
-        for (int64_t e = row_ptr_[static_cast<size_t>(i)]; e < row_ptr_[static_cast<size_t>(i) + 1]; ++e)
-          acc += values_.data()[e] * dtr[col_[static_cast<size_t>(e)]];
+        for (int64_t e = rp[i]; e < rp[i + 1]; ++e) acc += pv[e] * dtr[cj[e]];
         dxr[i] = acc;
       }
     }

@@ -183,4 +183,18 @@ void Tensor::mark_modified() {
   if (storage_) ++storage_->version;
 }
 
+Tensor transpose_2d(const Tensor& x) {
+  MC_CHECK(x.dim() == 2, ShapeError, "transpose_2d needs a 2-D tensor, got " << to_string(x.shape()));
+  const int64_t m = x.size(0), n = x.size(1);
+  Tensor out = Tensor::empty({n, m});
+  const float* px = x.data();
+  float* po = out.data();
+  constexpr int64_t kBlock = 32;
+  for (int64_t i0 = 0; i0 < m; i0 += kBlock)
+    for (int64_t j0 = 0; j0 < n; j0 += kBlock)
+      for (int64_t i = i0; i < std::min(m, i0 + kBlock); ++i)
+        for (int64_t j = j0; j < std::min(n, j0 + kBlock); ++j) po[j * m + i] = px[i * n + j];
+  return out;
+}
+
 }  // namespace mc

@@ -66,4 +66,7 @@ class Tensor {
   Shape shape_;
 };
 
+// (m, n) -> a new (n, m) tensor, blocked for the caches.
+Tensor transpose_2d(const Tensor& x);
+
 }  // namespace mc
