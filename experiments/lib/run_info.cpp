@@ -2,41 +2,18 @@
 
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <ctime>
 
+#include "matcomp/core/atomic_file.h"
 #include "matcomp/core/parallel.h"
-
-#ifndef MATCOMP_SOURCE_DIR
-#define MATCOMP_SOURCE_DIR "."
-#endif
-#ifndef MATCOMP_CONFIGURE_REVISION
-#define MATCOMP_CONFIGURE_REVISION "unknown"
-#endif
+#include "tools/cli/cli_conventions.h"
 
 namespace mc {
 
-std::string git_revision() {
-  // Ask git at run time (the build may be older than the checkout); fall back to the
-  // revision seen when CMake configured the build.
-  const std::string cmd = std::string("git -C '") + MATCOMP_SOURCE_DIR + "' rev-parse --short=12 HEAD 2>/dev/null";
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    std::array<char, 128> buf{};
-    while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
-    ::pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  if (out.empty()) return MATCOMP_CONFIGURE_REVISION;
-  const std::string dirty_cmd = std::string("git -C '") + MATCOMP_SOURCE_DIR + "' status --porcelain --untracked-files=no 2>/dev/null";
-  if (FILE* p = ::popen(dirty_cmd.c_str(), "r")) {
-    if (std::fgetc(p) != EOF) out += "-dirty";
-    ::pclose(p);
-  }
-  return out;
-}
+std::string git_revision() { return cli::git_revision(); }
 
 std::string utc_now() {
   std::time_t t = std::time(nullptr);
@@ -71,6 +48,32 @@ nlohmann::json run_info(int argc, char** argv, uint64_t seed, int threads) {
           {"blas_config", blas_config()},
           {"blas_kernel", blas_kernel()},
           {"blas_environment", blas_environment}};
+}
+
+std::vector<std::string> sweep_revisions(const std::string& sweep_dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> records;
+  if (fs::is_directory(sweep_dir))
+    for (const auto& e : fs::directory_iterator(sweep_dir)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("run-", 0) == 0 && e.path().extension() == ".json") records.push_back(e.path().string());
+    }
+  std::sort(records.begin(), records.end());
+  std::vector<std::string> revisions;
+  const auto add = [&](const nlohmann::json& r) {
+    if (!r.is_object() || !r.contains("git_revision") || !r["git_revision"].is_string()) return;
+    const std::string rev = r["git_revision"];
+    if (std::find(revisions.begin(), revisions.end(), rev) == revisions.end()) revisions.push_back(rev);
+  };
+  for (const std::string& path : records) {
+    const nlohmann::json r = nlohmann::json::parse(read_file(path), nullptr, /*allow_exceptions=*/false);
+    if (!r.is_object()) continue;
+    // The earlier runs came first.
+    if (r.contains("earlier_runs") && r["earlier_runs"].is_array())
+      for (const auto& e : r["earlier_runs"]) add(e);
+    add(r);
+  }
+  return revisions;
 }
 
 }  // namespace mc

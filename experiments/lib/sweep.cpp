@@ -23,6 +23,7 @@
 #include "experiments/lib/file_lock.h"
 #include "experiments/lib/finite_check.h"
 #include "experiments/lib/results_table.h"
+#include "experiments/lib/run_info.h"
 #include "experiments/lib/run_log.h"
 #include "experiments/lib/svg_plot.h"
 #include "experiments/lib/sweep_fingerprint.h"
@@ -471,7 +472,8 @@ void run_sweep(ExperimentTask& task, const SweepOptions& o) {
     nlohmann::json result = {{"method", b.method}, {"ratio", b.ratio}, {"steps", p.total_steps},
                              {"final_loss", final_loss}, {task.metric(), metric}, {"infer_ms", infer},
                              {"disk_bytes", disk.file_bytes}, {"dense_model_bytes", disk.dense_float_bytes},
-                             {"dense_bytes", dense}, {"train_seconds", train_seconds}, {"fingerprint", fp_id}};
+                             {"dense_bytes", dense}, {"train_seconds", train_seconds}, {"fingerprint", fp_id},
+                             {"revision", o.run_info.value("git_revision", std::string("unknown"))}};
     if (compression) {
       const nlohmann::json report = compression->report_json();
       result["stored_bytes"] = report["selected_stored_bytes"];
@@ -582,9 +584,17 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
   }
   const std::vector<nlohmann::json> results = read_branch_results(out_dir, methods);
   const std::vector<std::string> columns{"method", "ratio", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes",
-                                         metric, "infer_ms", "final_loss", "steps", "train_seconds"};
+                                         metric, "infer_ms", "final_loss", "steps", "train_seconds", "revision"};
   write_results_csv(out_dir + "/results.csv", results, columns);
   std::printf("%s", format_results_table(results, columns).c_str());
+  const std::vector<std::string> revisions = sweep_revisions(out_dir);
+  if (revisions.size() > 1) {
+    std::string list;
+    for (const std::string& r : revisions) list += (list.empty() ? "" : ", ") + r;
+    std::printf("note: this sweep was trained by %zu revisions (%s); each branch's is in the revision column, every "
+                "process's in the run records (run-*.json)\n",
+                revisions.size(), list.c_str());
+  }
   std::fflush(stdout);
   write_metric_plots(out_dir, results, style);
 

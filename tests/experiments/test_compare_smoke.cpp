@@ -17,6 +17,7 @@
 
 #include "real_data.h"
 #include "matcomp/core/atomic_file.h"
+#include "tools/cli/cli_conventions.h"
 
 namespace fs = std::filesystem;
 
@@ -123,6 +124,12 @@ TEST(CompareSmoke, Cifar10WritesEveryOutputAndSkipsFinishedBranches) {
   const auto info = nlohmann::json::parse(mc::read_file(out + "/run-0-of-1.json"));
   for (const char* key : {"command", "seed", "git_revision", "threads", "blas_threading", "blas_config", "blas_kernel"})
     EXPECT_TRUE(info.contains(key)) << key;
+  // The revision the binary was built from (as --version prints it), not asked of the checkout
+  // at run time: both binaries here come from the same build.
+  EXPECT_EQ(info["git_revision"], mc::cli::git_revision());
+  // Each branch names the revision that trained it, in result.json and in results.csv.
+  EXPECT_EQ(nlohmann::json::parse(mc::read_file(out + "/branches/lowrank-0.25/result.json"))["revision"], mc::cli::git_revision());
+  for (const auto& row : rows) EXPECT_EQ(row.at("revision"), mc::cli::git_revision()) << row.at("method");
   // The kernel OpenBLAS chose, and the environment variable that can force it (null where unset).
   EXPECT_FALSE(info["blas_kernel"].get<std::string>().empty());
   EXPECT_NE(info["blas_config"].get<std::string>().find("OpenBLAS"), std::string::npos) << info["blas_config"];

@@ -11,8 +11,6 @@
 
 namespace mc::cli {
 
-const char* git_revision();  // written at build time (tools/cli/write_revision.cmake)
-
 std::string version() { return std::string("matcomp ") + MATCOMP_VERSION + " (git " + git_revision() + ")"; }
 
 void setup(CLI::App& app, const std::string& tool) {

@@ -26,6 +26,12 @@ constexpr int kUsageError = 2;
 // "matcomp 0.1.0 (git 0123456789ab)".
 std::string version();
 
+// The revision this binary was built from ("0123456789ab", "-dirty" when the tree had
+// uncommitted changes, "unknown" outside a git checkout), written at every build
+// (tools/cli/write_revision.cmake), so a binary copied away or run after later commits
+// still names its own source.
+const char* git_revision();
+
 // Adds --version and makes every option added afterwards show its default in --help.
 void setup(CLI::App& app, const std::string& tool);
 
