@@ -22,9 +22,10 @@
 // a single-threaded sgemm, the epilogue), so its columns stay in its own cache and a step
 // has one fork/join per convolution instead of several per chunk; OpenBLAS's OpenMP build
 // runs on the calling thread inside a parallel region. With fewer chunks (small batches)
-// the chunks run in order, the loops and the sgemm threaded inside each. Every chunk's work
-// is the same either way and the parts are summed in a fixed order, so results do not
-// depend on the thread count (tested). Small chunks (about 1152 columns, at most 2 MB of
+// the chunks run in order, the loops and the sgemm threaded inside each. The parts are summed
+// in a fixed order, so with at least as many chunks as threads the results do not depend on
+// the thread count (tested); with fewer, the threaded sgemm does (OpenBLAS's multi-threaded
+// sgemm rounds differently from its single-threaded one). Small chunks (about 1152 columns, at most 2 MB of
 // columns) won over the former ~2304 columns / 8 MB, whose buffers sat far outside a core's
 // L2 (docs/PERFORMANCE.md has the A/B).
 //
