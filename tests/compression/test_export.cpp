@@ -100,7 +100,9 @@ TEST(Export, ADenseModelAndABlendInProgressReload) {
   EXPECT_TRUE(loaded->has_parameter("local3.weight.A"));
   expect_identical(logits_of(blending, x), logits_of(*loaded, x), "blend");
   for (const mc::ExportedLayer& l : mc::describe_exported_model(temp("blend.mcz")).layers)
-    if (l.name == "local3.weight") EXPECT_EQ(l.phase, "blend");
+    if (l.name == "local3.weight") {
+      EXPECT_EQ(l.phase, "blend");
+    }
 }
 
 TEST(Export, ThePtbModelReloads) {

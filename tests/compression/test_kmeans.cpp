@@ -215,7 +215,9 @@ TEST(KMeans1dOptimal, NeverAboveLloyd) {
     const double lloyd = inertia_1d(values, mc::kmeans_1d(a.data(), a.numel(), levels, 300, 4, rng));
     const double optimal = inertia_1d(values, mc::kmeans_1d_optimal(a.data(), a.numel(), levels));
     EXPECT_LE(optimal, lloyd * (1 + 1e-9)) << levels << " levels";
-    if (levels == 16) EXPECT_LT(optimal, lloyd * (1 - 1e-4)) << "Lloyd was already optimal at 16 levels?";
+    if (levels == 16) {
+      EXPECT_LT(optimal, lloyd * (1 - 1e-4)) << "Lloyd was already optimal at 16 levels?";
+    }
   }
 }
 
