@@ -13,6 +13,7 @@
 #include "matcomp/core/rng.h"
 #include "matcomp/layers/cifar10_cnn.h"
 #include "matcomp/layers/conv2d_op.h"
+#include "matcomp/layers/pool2d.h"
 #include "matcomp/layers/sgd.h"
 
 namespace {
@@ -152,6 +153,23 @@ void BM_Conv2dBackward(benchmark::State& state) {
                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
+// The model's max-pool on its own (3x3 windows, stride 2, SAME): pool1's input (N, 64, 24, 24),
+// forward only, 2 threads. Memory-bound: the counter is input bytes read per second.
+void BM_MaxPool2dForward(benchmark::State& state) {
+  mc::set_num_threads(2);
+  const int64_t n = state.range(0), c = state.range(1), s = state.range(2);
+  mc::Rng rng(4);
+  mc::Tensor x = mc::Tensor::empty({n, c, s, s});
+  rng.fill_normal(x, 0.0f, 1.0f);
+  mc::NoGradGuard no_grad;
+  for (auto _ : state) {
+    mc::Var y = mc::max_pool2d(mc::Var(x), {3, 3, 2, mc::Padding::Same});
+    benchmark::DoNotOptimize(y.value().data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(4.0 * static_cast<double>(x.numel()) * static_cast<double>(state.iterations()),
+                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
 void ConvShapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"N", "C", "HW", "Cout"})->Args({128, 3, 24, 64})->Args({128, 64, 12, 64});
 }
@@ -162,3 +180,5 @@ BENCHMARK(BM_TrainStep_Cifar10Cnn)->Unit(benchmark::kMillisecond)->UseRealTime()
 BENCHMARK(BM_Infer_Cifar10Cnn)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Conv2dForward)->Apply(ConvShapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Conv2dBackward)->Apply(ConvShapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_MaxPool2dForward)->ArgNames({"N", "C", "HW"})->Args({128, 64, 24})->Args({128, 64, 12})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
