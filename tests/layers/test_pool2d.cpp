@@ -2,6 +2,7 @@
 // without ties (distinct values), routing to the first maximum.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 #include "matcomp/autograd/ops.h"
@@ -109,4 +110,42 @@ TEST(MaxPool2d, TiesGoToTheFirstMaximumInRowMajorOrder) {
   EXPECT_EQ(z.grad().data()[2], 1.0f);       // window (0, 1) starts at column 2
   EXPECT_EQ(z.grad().data()[2 * 4], 1.0f);   // window (1, 0) starts at row 2
   EXPECT_EQ(z.grad().data()[2 * 4 + 2], 1.0f);
+}
+
+// Both kernels behind max_pool2d (the direct one for narrow planes, the column-maxima one for
+// wider) against the definition, on data full of ties: the first maximum of a window in
+// row-major order. The winners are read back through the gradient.
+TEST(MaxPool2d, BothKernelsKeepTheFirstMaximumAmongTies) {
+  for (const int64_t size : {12, 24}) {
+    const int64_t out = size / 2;
+    Rng rng(40 + static_cast<uint64_t>(size));
+    Tensor x = Tensor::empty({2, 3, size, size});
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const float u = static_cast<float>(rng.uniform());
+      x.data()[i] = std::floor(u * 3.0f);  // 0, 1 or 2: most windows hold several maxima
+    }
+    Tensor seed = Tensor::empty({2, 3, out, out});
+    for (int64_t i = 0; i < seed.numel(); ++i) seed.data()[i] = static_cast<float>(i + 1);
+    Tensor want_y = Tensor::empty(seed.shape()), want_dx = Tensor::zeros(x.shape());
+    for (int64_t q = 0; q < 6; ++q)
+      for (int64_t oh = 0; oh < out; ++oh)
+        for (int64_t ow = 0; ow < out; ++ow) {
+          const float* plane = x.data() + q * size * size;
+          int64_t best = (2 * oh) * size + 2 * ow;
+          for (int64_t h = 2 * oh; h < std::min(2 * oh + 3, size); ++h)
+            for (int64_t w = 2 * ow; w < std::min(2 * ow + 3, size); ++w)
+              if (plane[h * size + w] > plane[best]) best = h * size + w;
+          const int64_t o = (q * out + oh) * out + ow;
+          want_y.data()[o] = plane[best];
+          want_dx.data()[q * size * size + best] += seed.data()[o];
+        }
+    Var xv(x, true);
+    Var y = max_pool2d(xv, {3, 3, 2, Padding::Same});
+    y.backward(seed);
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      const float got = y.value().data()[i], want = want_y.data()[i];
+      EXPECT_EQ(got, want) << size << "x" << size << " output " << i;
+    }
+    EXPECT_EQ(mc::testing::max_abs_diff(xv.grad(), want_dx), 0.0f) << size << "x" << size;
+  }
 }
