@@ -143,11 +143,13 @@ void DictionaryMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tens
   const float* pxt = xt.data();
   const float* pdtt = dtt.data();
   float* pgv = gv.data();
+  const int64_t* rp = row_ptr_.data();
+  const int32_t* cj = col_.data();
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t e = row_ptr_[static_cast<size_t>(i)]; e < row_ptr_[static_cast<size_t>(i) + 1]; ++e) {
+    for (int64_t e = rp[i]; e < rp[i + 1]; ++e) {
       const float* xr = pxt + i * batch;
-      const float* dr = pdtt + static_cast<int64_t>(col_[static_cast<size_t>(e)]) * batch;
+      const float* dr = pdtt + static_cast<int64_t>(cj[e]) * batch;
       double acc = 0;
 #pragma omp simd reduction(+ : acc)
       for (int64_t b = 0; b < batch; ++b) acc += static_cast<double>(xr[b]) * dr[b];
@@ -158,8 +160,6 @@ void DictionaryMatrix::multiply_backward(const Tensor& x, const Tensor& dy, Tens
              "dictionary multiply_backward: dx " << to_string(dx->shape()) << ", expected [" << batch << ", " << m << "]");
     // dx (batch, m) = dt X^T: dx_bi = sum over row i's entries of X_ij dt_bj.
     const float* pv = values_.data();
-    const int64_t* rp = row_ptr_.data();
-    const int32_t* cj = col_.data();
     const float* pdt = dt.data();
     float* pdx = dx->data();
 #pragma omp parallel for schedule(static)

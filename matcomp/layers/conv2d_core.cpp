@@ -25,8 +25,8 @@
 // the chunks run in order, the loops and the sgemm threaded inside each. The parts are summed
 // in a fixed order, so with at least as many chunks as threads the results do not depend on
 // the thread count (tested); with fewer, the threaded sgemm does (OpenBLAS's multi-threaded
-// sgemm rounds differently from its single-threaded one). Small chunks (about 1152 columns, at most 2 MB of
-// columns) won over the former ~2304 columns / 8 MB, whose buffers sat far outside a core's
+// sgemm rounds differently from its single-threaded one). Small chunks (about 1152 columns,
+// at most 2 MB of columns) won over the former ~2304 columns / 8 MB, whose buffers sat far outside a core's
 // L2 (docs/PERFORMANCE.md has the A/B).
 //
 // Columns are recomputed in backward rather than saved: storing them would take K*P floats
@@ -103,7 +103,7 @@ namespace {
 
 // Chunks run one per thread, each with a single-threaded sgemm (OpenBLAS's OpenMP build
 // runs on the calling thread inside a parallel region), when there are enough of them;
-// otherwise one after another with the sgemm threaded. Both give the same bits.
+// otherwise one after another with the sgemm threaded (whose last bits can differ).
 bool chunks_in_parallel(int64_t chunks) {
   const int threads = num_threads();
   return threads > 1 && chunks >= threads;
@@ -233,12 +233,15 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
         for (int64_t i = 0; i < k; ++i) acc[i] += part[i];
       }
     }
-    // dW (K, cout) = (dW^T)^T
+    // dW (K, cout) = (dW^T)^T; no images, no gradient: zeros
     float* pdw = r.dw.data();
-    if (chunks == 0) std::fill(pdw, pdw + k * cout, 0.0f);
+    if (chunks == 0) {
+      std::fill(pdw, pdw + k * cout, 0.0f);
+    } else {
 #pragma omp parallel for schedule(static) if (k * cout > 65536)
-    for (int64_t row = 0; row < k; ++row)
-      for (int64_t co = 0; co < cout && chunks > 0; ++co) pdw[row * cout + co] = dwt_parts[co * k + row];
+      for (int64_t row = 0; row < k; ++row)
+        for (int64_t co = 0; co < cout; ++co) pdw[row * cout + co] = dwt_parts[co * k + row];
+    }
   }
   return r;
 }

@@ -32,12 +32,13 @@ inline void take_if_larger(float v, int64_t offset, float& m, int64_t& best) {
 // mostly masked tails and per-row setup.
 void max_pool_plane_3x3_stride2(const float* xp, const WindowGeometry& g, float* yp, int32_t* ap) {
   const int64_t H = g.in_h, W = g.in_w, OH = g.out_h, OW = g.out_w;
+  // Outputs [0, full) have all 3 columns inside the row (2 ow + 2 <= W - 1); with all 3 rows
+  // inside too, their 3x3 windows are unrolled.
+  const int64_t full = std::min<int64_t>(OW, (W - 1) / 2);
   for (int64_t oh = 0; oh < OH; ++oh) {
     const int64_t h0 = 2 * oh, rows = std::min<int64_t>(3, H - h0);
     float* yr = yp + oh * OW;
     int32_t* ar = ap + oh * OW;
-    // Windows whose 3 columns are all inside the row: fixed 3x3 (or 2x3 on the last row), unrolled.
-    const int64_t full = std::min<int64_t>(OW, (W - 1) / 2);  // 2 ow + 2 <= W - 1
     for (int64_t ow = 0; ow < OW; ++ow) {
       const int64_t w0 = 2 * ow;
       const float* p = xp + h0 * W + w0;
