@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/parallel.h"
@@ -22,6 +24,22 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+// The processor's model name as Linux reports it ("" elsewhere): two machines that share a host
+// name (a VM image's default) are still told apart, and a kernel autodetected differently is
+// explained by the processor it ran on.
+static std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos) break;
+      const size_t begin = line.find_first_not_of(" \t", colon + 1);
+      return begin == std::string::npos ? std::string() : line.substr(begin);
+    }
+  return "";
 }
 
 nlohmann::json run_info(int argc, char** argv, uint64_t seed, int threads) {
@@ -43,6 +61,8 @@ nlohmann::json run_info(int argc, char** argv, uint64_t seed, int threads) {
           {"threads", threads},
           {"git_revision", git_revision()},
           {"host", host},
+          {"cpu", cpu_model()},
+          {"logical_cpus", std::thread::hardware_concurrency()},
           {"started_utc", utc_now()},
           {"blas_threading", blas_threading()},
           {"blas_config", blas_config()},
