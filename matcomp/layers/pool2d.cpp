@@ -4,8 +4,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "matcomp/autograd/node.h"
 #include "matcomp/core/error.h"
@@ -64,16 +69,83 @@ void max_pool_plane_3x3_stride2(const float* xp, const WindowGeometry& g, float*
   }
 }
 
+#if defined(__AVX512F__)
+// 3x3 windows at stride 2 from the top-left corner on planes 17 to 31 wide (the model's pool1:
+// 24x24 -> 12x12), one output row per pass: the column maxima of the row's (up to) 3 input
+// rows in two vectors (columns 0-15, and 16 on, past the edge -inf), then every output of the
+// row at once from three permutes of them (columns 2 ow, 2 ow + 1, 2 ow + 2). The general
+// path's rules exactly: a column keeps its topmost strict maximum, a window the larger value
+// or, on a tie, the smaller index; so the same values and argmax for any input, NaN included.
+// The -inf columns never win: a real column ties them only with a smaller index. Measured
+// (BM_MaxPool2dForward, one thread) in docs/PERFORMANCE.md.
+void max_pool_plane_3x3_stride2_avx512(const float* xp, const WindowGeometry& g, float* yp, int32_t* ap) {
+  const int64_t H = g.in_h, W = g.in_w, OH = g.out_h, OW = g.out_w;
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  const __mmask16 right_columns = static_cast<__mmask16>((1u << (W - 16)) - 1);  // W - 16 < 16
+  const __mmask16 outputs = static_cast<__mmask16>((1u << OW) - 1);               // OW <= 16
+  const __m512i column_lo = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i column_hi = _mm512_add_epi32(column_lo, _mm512_set1_epi32(16));
+  // Lane ow takes column 2 ow + j of the 32 (permutex2var: 0-15 the first vector, 16-31 the
+  // second); column 32 does not exist, and 31 is always past the edge (W <= 31).
+  const __m512i pick[3] = {
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+      _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
+      _mm512_setr_epi32(2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 31)};
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const int64_t h0 = 2 * oh, h1 = std::min<int64_t>(h0 + 3, H);
+    // Column maxima over rows [h0, h1): values (lo: columns 0-15, hi: 16-31) and indices h W + w.
+    const float* row = xp + h0 * W;
+    __m512 max_lo = _mm512_loadu_ps(row);
+    __m512 max_hi = _mm512_mask_loadu_ps(ninf, right_columns, row + 16);
+    __m512i arg_lo = _mm512_add_epi32(column_lo, _mm512_set1_epi32(static_cast<int32_t>(h0 * W)));
+    __m512i arg_hi = _mm512_add_epi32(column_hi, _mm512_set1_epi32(static_cast<int32_t>(h0 * W)));
+    for (int64_t h = h0 + 1; h < h1; ++h) {
+      row += W;
+      const __m512i base = _mm512_set1_epi32(static_cast<int32_t>(h * W));
+      const __m512 v_lo = _mm512_loadu_ps(row);
+      const __m512 v_hi = _mm512_mask_loadu_ps(ninf, right_columns, row + 16);
+      const __mmask16 gt_lo = _mm512_cmp_ps_mask(v_lo, max_lo, _CMP_GT_OQ);
+      const __mmask16 gt_hi = _mm512_cmp_ps_mask(v_hi, max_hi, _CMP_GT_OQ);
+      max_lo = _mm512_mask_blend_ps(gt_lo, max_lo, v_lo);
+      max_hi = _mm512_mask_blend_ps(gt_hi, max_hi, v_hi);
+      arg_lo = _mm512_mask_blend_epi32(gt_lo, arg_lo, _mm512_add_epi32(column_lo, base));
+      arg_hi = _mm512_mask_blend_epi32(gt_hi, arg_hi, _mm512_add_epi32(column_hi, base));
+    }
+    // Each output over its window's 3 columns.
+    __m512 m = _mm512_permutex2var_ps(max_lo, pick[0], max_hi);
+    __m512i best = _mm512_permutex2var_epi32(arg_lo, pick[0], arg_hi);
+    for (int j = 1; j < 3; ++j) {
+      const __m512 v = _mm512_permutex2var_ps(max_lo, pick[j], max_hi);
+      const __m512i i = _mm512_permutex2var_epi32(arg_lo, pick[j], arg_hi);
+      const __mmask16 take = _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) |
+                             (_mm512_cmp_ps_mask(v, m, _CMP_EQ_OQ) & _mm512_cmplt_epi32_mask(i, best));
+      m = _mm512_mask_blend_ps(take, m, v);
+      best = _mm512_mask_blend_epi32(take, best, i);
+    }
+    _mm512_mask_storeu_ps(yp + oh * OW, outputs, m);
+    _mm512_mask_storeu_epi32(ap + oh * OW, outputs, best);
+  }
+}
+#endif
+
 }  // namespace
 
 void max_pool_plane(const float* xp, const WindowGeometry& g, float* yp, int32_t* ap) {
   // Narrow planes (the model's pool2: 12x12) go straight through their windows: measured
-  // (BM_MaxPool2dForward) 2.1x faster there, but 1.2x slower than the vectorised path below on
-  // 24x24 (pool1), where the column pass's vectors are full.
+  // (BM_MaxPool2dForward) 2.1x faster there, but 1.2x slower than the separable path below on
+  // 24x24 (pool1), where the column pass's vectors are full; with AVX-512, pool1's shape takes
+  // the permute kernel, 9.9x faster than the separable path.
   if (g.k_h == 3 && g.k_w == 3 && g.stride == 2 && g.pad_top == 0 && g.pad_left == 0 && g.in_w <= 16) {
     max_pool_plane_3x3_stride2(xp, g, yp, ap);
     return;
   }
+#if defined(__AVX512F__)
+  if (g.k_h == 3 && g.k_w == 3 && g.stride == 2 && g.pad_top == 0 && g.pad_left == 0 && g.in_w > 16 && g.in_w <= 31 &&
+      g.out_w <= 16) {
+    max_pool_plane_3x3_stride2_avx512(xp, g, yp, ap);
+    return;
+  }
+#endif
   // Separable: for each output row, first the maxima of every input column over the window's
   // rows (vectorised across columns), then each output's maximum over its window's columns.
   // The winner is the maximum's first occurrence in row-major window order, i.e. the largest

@@ -115,9 +115,19 @@ TEST(MaxPool2d, TiesGoToTheFirstMaximumInRowMajorOrder) {
 // Both kernels behind max_pool2d (the direct one for narrow planes, the column-maxima one for
 // wider) against the definition, on data full of ties: the first maximum of a window in
 // row-major order. The winners are read back through the gradient.
-TEST(MaxPool2d, BothKernelsKeepTheFirstMaximumAmongTies) {
-  for (const int64_t size : {12, 24}) {
-    const int64_t out = size / 2;
+// The kernels chosen by plane width: the direct 3x3 one up to 16, the AVX-512 one from 17 to
+// 31 (where the build has AVX-512), the separable one above; SAME on even sizes (no top or left
+// padding) and VALID, whose windows never pass the edge.
+TEST(MaxPool2d, EveryKernelKeepsTheFirstMaximumAmongTies) {
+  struct Case {
+    int64_t size;
+    Padding padding;
+  };
+  for (const Case c : {Case{12, Padding::Same}, Case{18, Padding::Same}, Case{24, Padding::Same}, Case{30, Padding::Same},
+                       Case{40, Padding::Same}, Case{17, Padding::Valid}, Case{24, Padding::Valid},
+                       Case{31, Padding::Valid}, Case{33, Padding::Valid}}) {
+    const int64_t size = c.size;
+    const int64_t out = c.padding == Padding::Same ? size / 2 : (size - 3) / 2 + 1;
     Rng rng(40 + static_cast<uint64_t>(size));
     Tensor x = Tensor::empty({2, 3, size, size});
     for (int64_t i = 0; i < x.numel(); ++i) {
@@ -140,7 +150,8 @@ TEST(MaxPool2d, BothKernelsKeepTheFirstMaximumAmongTies) {
           want_dx.data()[q * size * size + best] += seed.data()[o];
         }
     Var xv(x, true);
-    Var y = max_pool2d(xv, {3, 3, 2, Padding::Same});
+    Var y = max_pool2d(xv, {3, 3, 2, c.padding});
+    ASSERT_EQ(y.value().shape(), seed.shape()) << size;
     y.backward(seed);
     for (int64_t i = 0; i < y.numel(); ++i) {
       const float got = y.value().data()[i], want = want_y.data()[i];
