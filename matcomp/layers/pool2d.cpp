@@ -77,7 +77,7 @@ void max_pool_plane_3x3_stride2(const float* xp, const WindowGeometry& g, float*
 // path's rules exactly: a column keeps its topmost strict maximum, a window the larger value
 // or, on a tie, the smaller index; so the same values and argmax for any input, NaN included.
 // The -inf columns never win: a real column ties them only with a smaller index. Measured
-// (BM_MaxPool2dForward, one thread) in docs/PERFORMANCE.md.
+// (BM_MaxPool2dForward, 2 threads) in docs/PERFORMANCE.md.
 void max_pool_plane_3x3_stride2_avx512(const float* xp, const WindowGeometry& g, float* yp, int32_t* ap) {
   const int64_t H = g.in_h, W = g.in_w, OH = g.out_h, OW = g.out_w;
   const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
@@ -135,13 +135,13 @@ void max_pool_plane(const float* xp, const WindowGeometry& g, float* yp, int32_t
   // (BM_MaxPool2dForward) 2.1x faster there, but 1.2x slower than the separable path below on
   // 24x24 (pool1), where the column pass's vectors are full; with AVX-512, pool1's shape takes
   // the permute kernel, 9.9x faster than the separable path.
-  if (g.k_h == 3 && g.k_w == 3 && g.stride == 2 && g.pad_top == 0 && g.pad_left == 0 && g.in_w <= 16) {
+  const bool corner_3x3_stride2 = g.k_h == 3 && g.k_w == 3 && g.stride == 2 && g.pad_top == 0 && g.pad_left == 0;
+  if (corner_3x3_stride2 && g.in_w <= 16) {
     max_pool_plane_3x3_stride2(xp, g, yp, ap);
     return;
   }
 #if defined(__AVX512F__)
-  if (g.k_h == 3 && g.k_w == 3 && g.stride == 2 && g.pad_top == 0 && g.pad_left == 0 && g.in_w > 16 && g.in_w <= 31 &&
-      g.out_w <= 16) {
+  if (corner_3x3_stride2 && g.in_w > 16 && g.in_w <= 31 && g.out_w <= 16) {
     max_pool_plane_3x3_stride2_avx512(xp, g, yp, ap);
     return;
   }
