@@ -18,6 +18,13 @@
 //   dx otherwise: dcols (K, B*P) = W G (into the cols buffer);  dx = col2im of dcols.
 //   After the last chunk, dW and db are the chunks' parts summed in chunk order.
 //
+// The products: OpenBLAS's sgemm as written above, or (the default where it is compiled,
+// conv_gemm.h) the builtin kernel, which reads the columns in place instead of packing them
+// on every call: forward as out^T (B*P, cout) = cols^T W stored transposed, dW directly as
+// (K, cout) = cols G^T (G^T copied out first: cout x B*P floats), dx per image as
+// dx^T = gcols^T Wf stored transposed straight into dx. On the CIFAR model's step it runs the
+// convolutions near the machine's FMA peak (docs/PERFORMANCE.md).
+//
 // Threads: with at least as many chunks as threads, each thread takes whole chunks (im2col,
 // a single-threaded sgemm, the epilogue), so its columns stay in its own cache and a step
 // has one fork/join per convolution instead of several per chunk; OpenBLAS's OpenMP build
@@ -43,6 +50,7 @@
 #include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/parallel.h"
+#include "matcomp/layers/conv_gemm.h"
 #include "matcomp/layers/conv_im2col.h"
 
 namespace mc {
@@ -55,8 +63,8 @@ constexpr int64_t kTargetColumns = 1152;
 constexpr int64_t kMaxColumnFloats = int64_t{1} << 19;  // 2 MB
 
 // Per-thread scratch that only grows: slot 0 columns, slot 1 output / gradient block,
-// slot 2 the chunks' dW^T parts (the calling thread's), slot 3 the flipped kernel, slot 4
-// the dx block.
+// slot 2 the chunks' dW parts (the calling thread's), slot 3 the flipped kernel, slot 4
+// the dx block (OpenBLAS) or G transposed (builtin kernel).
 float* workspace(int slot, int64_t floats) {
   thread_local Tensor buffers[5];
   Tensor& t = buffers[slot];
@@ -124,6 +132,7 @@ void for_each_chunk(int64_t chunks, const F& run_chunk) {
 }  // namespace
 
 void conv_forward(const float* x, const float* w, const ConvProblem& s, const ConvEpilogue& epilogue) {
+  const bool builtin = conv_gemm() == ConvGemm::Builtin;
   const int64_t chunks = (s.n + s.chunk - 1) / s.chunk;
   auto run_chunk = [&](int64_t ci) {
     float* cols = workspace(0, s.k * s.chunk * s.p);
@@ -131,7 +140,10 @@ void conv_forward(const float* x, const float* w, const ConvProblem& s, const Co
     const int64_t n0 = ci * s.chunk, nb = std::min(s.chunk, s.n - n0), ld = nb * s.p;
     im2col_chunk(x, s.c, s.g, n0, nb, cols);
     // out (cout, nb*P) = W^T (cout, K) cols (K, nb*P)
-    sgemm_raw(Trans::Yes, Trans::No, s.cout, ld, s.k, 1.0f, w, s.cout, cols, ld, 0.0f, out, ld);
+    if (builtin)  // out^T (nb*P, cout) = cols^T (nb*P, K) W (K, cout), stored transposed
+      builtin_gemm(ld, s.cout, s.k, cols, 1, ld, w, s.cout, out, 1, ld);
+    else
+      sgemm_raw(Trans::Yes, Trans::No, s.cout, ld, s.k, 1.0f, w, s.cout, cols, ld, 0.0f, out, ld);
     epilogue(n0, nb, out, ld);
   };
   for_each_chunk(chunks, run_chunk);
@@ -146,6 +158,7 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
   if (need_w) r.dw = Tensor::empty({k, cout});
   if (need_b) r.db = Tensor::zeros({cout});
 
+  const bool builtin = conv_gemm() == ConvGemm::Builtin;
   const bool transposed = need_x && s.g.stride == 1 && cout <= C;
   const int64_t kt = s.g.k_h * s.g.k_w * cout;  // rows of G's columns
   WindowGeometry gt;                             // G (OH, OW) -> dx (H, W), stride 1
@@ -168,8 +181,9 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
   }
   const int64_t col_floats = std::max(k * chunk * p, transposed ? kt * chunk * plane : 0);
   const int64_t chunks = (n + chunk - 1) / chunk;
-  // Each chunk's dW^T (cout, K) and db (cout) on its own, summed in chunk order at the end:
-  // the same bits whichever thread ran which chunk, and for any thread count.
+  // Each chunk's dW part and db (cout) on its own, summed in chunk order at the end: the same
+  // bits whichever thread ran which chunk, and for any thread count. The parts are dW^T
+  // (cout, K) from OpenBLAS (its faster orientation), dW (K, cout) from the builtin kernel.
   float* dwt_parts = need_w ? workspace(2, chunks * cout * k) : nullptr;
   Tensor db_parts = need_b ? Tensor::empty({chunks, cout}) : Tensor();
   auto run_chunk = [&](int64_t ci) {
@@ -190,26 +204,43 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
     }
     if (need_w) {
       im2col_chunk(x, C, s.g, n0, nb, cols);
-      // dW^T part (cout, K) = G (cout, nb*P) cols^T (nb*P, K)
-      sgemm_raw(Trans::No, Trans::Yes, cout, k, ld, 1.0f, pg, ld, cols, ld, 0.0f, dwt_parts + ci * cout * k, k);
+      if (builtin) {
+        // dW part (K, cout) = cols (K, nb*P) G^T (nb*P, cout); G^T copied out first (small)
+        float* gt_rows = workspace(4, ld * cout);
+        for (int64_t co = 0; co < cout; ++co)
+          for (int64_t i = 0; i < ld; ++i) gt_rows[i * cout + co] = pg[co * ld + i];
+        builtin_gemm(k, cout, ld, cols, ld, 1, gt_rows, cout, dwt_parts + ci * cout * k, cout, 1);
+      } else {
+        // dW^T part (cout, K) = G (cout, nb*P) cols^T (nb*P, K)
+        sgemm_raw(Trans::No, Trans::Yes, cout, k, ld, 1.0f, pg, ld, cols, ld, 0.0f, dwt_parts + ci * cout * k, k);
+      }
     }
     if (transposed) {
       const int64_t ld2 = nb * plane;
-      float* dxb = workspace(4, C * chunk * plane);
       // gcols (kt, nb*H*W): G's planes (cout of them per image) sit at pg + co*ld + b*P.
 #pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
         for (int64_t co = 0; co < cout; ++co) im2col_channel(pg + co * ld + b * p, co, cout, gt, cols + b * plane, ld2);
+      float* pdx = r.dx.data();
+      if (builtin) {
+        // per image: dx^T (H*W, C) = gcols^T (H*W, kt) Wf (kt, C), stored transposed into dx
+        for (int64_t b = 0; b < nb; ++b)
+          builtin_gemm(plane, C, kt, cols + b * plane, 1, ld2, wf, C, pdx + (n0 + b) * C * plane, 1, plane);
+        return;
+      }
+      float* dxb = workspace(4, C * chunk * plane);
       // dxb (C, nb*H*W) = Wf^T (C, kt) gcols (kt, nb*H*W)
       sgemm_raw(Trans::Yes, Trans::No, C, ld2, kt, 1.0f, wf, C, cols, ld2, 0.0f, dxb, ld2);
-      float* pdx = r.dx.data();
 #pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
         for (int64_t c = 0; c < C; ++c)
           std::copy(dxb + c * ld2 + b * plane, dxb + c * ld2 + (b + 1) * plane, pdx + ((n0 + b) * C + c) * plane);
     } else if (need_x) {
       // dcols (K, nb*P) = W (K, cout) G (cout, nb*P), into the (now free) cols buffer
-      sgemm_raw(Trans::No, Trans::No, k, ld, cout, 1.0f, w, cout, pg, ld, 0.0f, cols, ld);
+      if (builtin)
+        builtin_gemm(k, ld, cout, w, cout, 1, pg, ld, cols, ld, 1);
+      else
+        sgemm_raw(Trans::No, Trans::No, k, ld, cout, 1.0f, w, cout, pg, ld, 0.0f, cols, ld);
       float* pdx = r.dx.data();
 #pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
       for (int64_t b = 0; b < nb; ++b)
@@ -223,22 +254,26 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
       for (int64_t co = 0; co < cout; ++co) db[co] += db_parts.data()[ci * cout + co];
   }
   if (need_w) {
-    // dW^T (cout, K) = sum over chunks of the parts, in chunk order, into part 0
-#pragma omp parallel for schedule(static) if (chunks * k * cout > 65536)
-    for (int64_t co = 0; co < cout; ++co) {
-      float* acc = dwt_parts + co * k;
+    // the parts summed in chunk order into part 0 (element by element: either layout)
+    const int64_t part = k * cout;
+#pragma omp parallel for schedule(static) if (chunks * part > 65536)
+    for (int64_t i0 = 0; i0 < part; i0 += 1024) {
+      const int64_t len = std::min<int64_t>(1024, part - i0);
       for (int64_t ci = 1; ci < chunks; ++ci) {
-        const float* part = dwt_parts + (ci * cout + co) * k;
+        const float* src = dwt_parts + ci * part + i0;
+        float* acc = dwt_parts + i0;
 #pragma omp simd
-        for (int64_t i = 0; i < k; ++i) acc[i] += part[i];
+        for (int64_t i = 0; i < len; ++i) acc[i] += src[i];
       }
     }
-    // dW (K, cout) = (dW^T)^T; no images, no gradient: zeros
+    // dW (K, cout): part 0 as it is (builtin) or transposed (OpenBLAS); no images: zeros
     float* pdw = r.dw.data();
     if (chunks == 0) {
-      std::fill(pdw, pdw + k * cout, 0.0f);
+      std::fill(pdw, pdw + part, 0.0f);
+    } else if (builtin) {
+      std::copy(dwt_parts, dwt_parts + part, pdw);
     } else {
-#pragma omp parallel for schedule(static) if (k * cout > 65536)
+#pragma omp parallel for schedule(static) if (part > 65536)
       for (int64_t row = 0; row < k; ++row)
         for (int64_t co = 0; co < cout; ++co) pdw[row * cout + co] = dwt_parts[co * k + row];
     }

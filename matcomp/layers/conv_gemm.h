@@ -1,0 +1,36 @@
+// The convolution engine's own matrix product: C = A B where A is read in place through two
+// strides and B is row-major, so that im2col's columns feed the product as they are. With
+// OpenBLAS's sgemm both operands are first copied into packed panels on every call; for the
+// CIFAR model's conv2 that copy re-reads each chunk's 1.8 MB of columns three times a step.
+// Here the columns are only broadcast from, one float at a time, and the other operand
+// (the kernel W, or G transposed: a few hundred KB) is streamed as it lies.
+//
+// Built only where the compiler targets AVX-512 (the default -march=native on such a
+// machine); elsewhere `builtin_gemm_compiled()` is false and the engine keeps OpenBLAS.
+#pragma once
+
+#include <cstdint>
+
+namespace mc {
+
+// The matrix product behind conv2d: OpenBLAS's sgemm on im2col's columns, or the builtin
+// kernel below. The default is builtin where it is compiled; the environment variable
+// MATCOMP_CONV_GEMM=openblas|builtin overrides it for a process (read once), and
+// set_conv_gemm for the rest of it (tests and benchmarks compare the two).
+enum class ConvGemm { OpenBlas, Builtin };
+bool builtin_gemm_compiled();
+ConvGemm conv_gemm();
+void set_conv_gemm(ConvGemm g);  // Builtin where it is not compiled: ConfigError
+const char* conv_gemm_name(ConvGemm g);
+
+// C (m, n) = A (m, depth) B (depth, n), overwriting C, single-threaded unless called outside
+// an OpenMP parallel region with more than one thread (then the row tiles are shared out;
+// every entry is the same sum in the same order either way).
+//   A(i, d) = a[i * a_row + d * a_depth]    (any strides: im2col's columns read either way)
+//   B(d, j) = b[d * ldb + j]
+//   C(i, j) -> c[i * c_row + j * c_col]      (c_col = 1: row-major; c_row = 1: transposed)
+// Each entry is one fused multiply-add chain over d = 0 .. depth-1.
+void builtin_gemm(int64_t m, int64_t n, int64_t depth, const float* a, int64_t a_row, int64_t a_depth,
+                  const float* b, int64_t ldb, float* c, int64_t c_row, int64_t c_col);
+
+}  // namespace mc

@@ -1,0 +1,178 @@
+// The conv engine's builtin matrix product (conv_gemm.h) against a double-precision product on
+// every tile shape it dispatches (row and column tails, masked last vectors, depth blocks,
+// both A orientations, row-major and transposed stores), and the convolution ops on both
+// products (builtin and OpenBLAS) against the naive convolution and numerical gradients.
+#include "matcomp/layers/conv_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "matcomp/autograd/ops.h"
+#include "matcomp/core/parallel.h"
+#include "matcomp/layers/conv2d_op.h"
+#include "matcomp/layers/conv2d_pool_op.h"
+#include "test_layers_util.h"
+
+using namespace mc;
+using mc::testing::randn;
+
+namespace {
+
+constexpr float kGuard = -777.0f;  // written around C: must survive every store
+
+struct GemmCase {
+  int64_t m, n, depth;
+  bool a_row_major;  // A(i, d) at a[i * depth + d]; else a[d * m + i] (im2col's columns read as A^T)
+  bool c_transposed;
+};
+
+// Runs builtin_gemm on random A and B, with C inside a larger guarded buffer (leading
+// dimension padded by 3), and returns the largest error relative to sum |A(i,d) B(d,j)|.
+double relative_error(const GemmCase& c, uint64_t seed) {
+  const Tensor a = randn({std::max<int64_t>(1, c.m * c.depth)}, seed);
+  const Tensor b = randn({std::max<int64_t>(1, c.depth * c.n)}, seed + 1);
+  const int64_t a_row = c.a_row_major ? c.depth : 1, a_depth = c.a_row_major ? 1 : c.m;
+  const int64_t ld = (c.c_transposed ? c.m : c.n) + 3;
+  const int64_t c_row = c.c_transposed ? 1 : ld, c_col = c.c_transposed ? ld : 1;
+  std::vector<float> out(static_cast<size_t>((c.c_transposed ? c.n : c.m) * ld + 5), kGuard);
+  builtin_gemm(c.m, c.n, c.depth, a.data(), a_row, a_depth, b.data(), c.n, out.data(), c_row, c_col);
+  std::vector<bool> inside(out.size(), false);
+  double worst = 0;
+  for (int64_t i = 0; i < c.m; ++i)
+    for (int64_t j = 0; j < c.n; ++j) {
+      double exact = 0, scale = 0;
+      for (int64_t d = 0; d < c.depth; ++d) {
+        const double t = static_cast<double>(a.data()[i * a_row + d * a_depth]) * b.data()[d * c.n + j];
+        exact += t;
+        scale += std::fabs(t);
+      }
+      const size_t at = static_cast<size_t>(i * c_row + j * c_col);
+      inside[at] = true;
+      const double err = std::fabs(out[at] - exact);
+      worst = std::max(worst, scale > 0 ? err / scale : err);
+    }
+  for (size_t k = 0; k < out.size(); ++k) {
+    if (!inside[k]) {
+      EXPECT_EQ(out[k], kGuard) << "wrote outside C at " << k;
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST(BuiltinGemm, MatchesDoublePrecisionOnEveryTileShape) {
+  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin conv kernel needs an AVX-512 build (MATCOMP_NATIVE=ON)";
+  // n: one to five 16-column vectors, partial and whole, over one and several 64-column
+  // blocks; m: every row tail of the 6-, 8- and 12-row tiles; depth: empty, one step, and
+  // across the 128-step blocks.
+  uint64_t seed = 1;
+  for (int64_t n : {1, 7, 16, 17, 32, 40, 48, 63, 64, 65, 100, 130})
+    for (int64_t m : {1, 5, 6, 7, 11, 12, 13, 25})
+      for (int64_t depth : {0, 1, 9, 128, 129, 300})
+        for (bool a_row_major : {true, false})
+          for (bool c_transposed : {false, true}) {
+            const GemmCase c{m, n, depth, a_row_major, c_transposed};
+            EXPECT_LT(relative_error(c, seed++), 1e-6)
+                << "m " << m << " n " << n << " depth " << depth << (a_row_major ? " A rows" : " A columns")
+                << (c_transposed ? ", C transposed" : "");
+          }
+}
+
+TEST(BuiltinGemm, SameBitsForAnyThreadCount) {
+  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin conv kernel needs an AVX-512 build (MATCOMP_NATIVE=ON)";
+  const int64_t m = 301, n = 70, depth = 257;
+  const Tensor a = randn({m * depth}, 5), b = randn({depth * n}, 6);
+  const int before = num_threads();
+  std::vector<float> first;
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    std::vector<float> out(static_cast<size_t>(m * n));
+    builtin_gemm(m, n, depth, a.data(), depth, 1, b.data(), n, out.data(), n, 1);
+    if (first.empty())
+      first = out;
+    else
+      EXPECT_EQ(out, first) << threads << " threads";
+  }
+  set_num_threads(before);
+}
+
+TEST(BuiltinGemm, SelectionRoundTripsAndRefusesWhatIsNotBuilt) {
+  const ConvGemm before = conv_gemm();
+  set_conv_gemm(ConvGemm::OpenBlas);
+  EXPECT_EQ(conv_gemm(), ConvGemm::OpenBlas);
+  EXPECT_STREQ(conv_gemm_name(conv_gemm()), "openblas");
+  if (builtin_gemm_compiled()) {
+    set_conv_gemm(ConvGemm::Builtin);
+    EXPECT_EQ(conv_gemm(), ConvGemm::Builtin);
+  } else {
+    EXPECT_THROW(set_conv_gemm(ConvGemm::Builtin), ValueError);
+  }
+  set_conv_gemm(before);
+}
+
+namespace {
+
+// Sets the conv engine's product for one scope.
+struct UseGemm {
+  ConvGemm before = conv_gemm();
+  explicit UseGemm(ConvGemm g) { set_conv_gemm(g); }
+  ~UseGemm() { set_conv_gemm(before); }
+};
+
+std::vector<ConvGemm> available_gemms() {
+  std::vector<ConvGemm> g{ConvGemm::OpenBlas};
+  if (builtin_gemm_compiled()) g.push_back(ConvGemm::Builtin);
+  return g;
+}
+
+}  // namespace
+
+// The two products on the model's conv2 shape (cout <= C: dx as the flipped-kernel
+// convolution) and a cout > C shape (dx through col2im), forward and all three gradients:
+// they differ only by float rounding.
+TEST(ConvGemm, BothProductsGiveTheSameConvolution) {
+  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin conv kernel needs an AVX-512 build (MATCOMP_NATIVE=ON)";
+  struct Case {
+    Shape x;
+    int64_t cout;
+    bool pool;
+  };
+  for (const Case& c : {Case{{5, 64, 12, 12}, 64, false}, Case{{5, 16, 12, 12}, 16, true}, Case{{3, 3, 24, 24}, 20, false}}) {
+    const Tensor x = randn(c.x, 200), w = randn({25 * c.x[1], c.cout}, 201, 0.05f), b = randn({c.cout}, 202, 0.1f);
+    std::vector<std::vector<Tensor>> results;
+    for (ConvGemm g : available_gemms()) {
+      UseGemm use(g);
+      Var xv(x.clone(), true), wv(w.clone(), true), bv(b.clone(), true);
+      const Conv2dSpec spec{5, 5, 1, Padding::Same, true};
+      Var y = c.pool ? conv2d_relu_maxpool(xv, wv, bv, spec, {3, 3, 2, Padding::Same}) : conv2d(xv, wv, bv, spec);
+      y.backward(randn(y.shape(), 203));
+      results.push_back({y.value(), xv.grad(), wv.grad(), bv.grad()});
+    }
+    for (size_t i = 0; i < results[0].size(); ++i) {
+      const Tensor& ref = results[0][i];
+      float scale = 0;
+      for (int64_t k = 0; k < ref.numel(); ++k) scale = std::max(scale, std::fabs(ref.data()[k]));
+      EXPECT_GT(scale, 0.0f);
+      EXPECT_LT(mc::testing::max_abs_diff(results[1][i], ref), 2e-5f * scale)
+          << "output " << i << " (y, dx, dW, db), x " << to_string(c.x);
+    }
+  }
+}
+
+// Numerical gradients through each product (the other conv tests run the default one).
+TEST(ConvGemm, GradientsMatchOnBothProducts) {
+  for (ConvGemm g : available_gemms()) {
+    SCOPED_TRACE(conv_gemm_name(g));
+    UseGemm use(g);
+    const Conv2dSpec spec{3, 3, 1, Padding::Same, false};
+    // cout <= C: dx as the flipped-kernel convolution
+    mc::testing::expect_gradients_match([&](const std::vector<Var>& v) { return conv2d(v[0], v[1], v[2], spec); },
+                                        {randn({2, 4, 5, 6}, 210), randn({36, 3}, 211, 0.3f), randn({3}, 212)});
+    // cout > C: dx through col2im
+    mc::testing::expect_gradients_match([&](const std::vector<Var>& v) { return conv2d(v[0], v[1], v[2], spec); },
+                                        {randn({2, 2, 5, 5}, 213), randn({18, 5}, 214, 0.3f), randn({5}, 215)});
+  }
+}
