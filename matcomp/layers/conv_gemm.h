@@ -20,7 +20,7 @@ namespace mc {
 enum class ConvGemm { OpenBlas, Builtin };
 bool builtin_gemm_compiled();
 ConvGemm conv_gemm();
-void set_conv_gemm(ConvGemm g);  // Builtin where it is not compiled: ConfigError
+void set_conv_gemm(ConvGemm g);  // Builtin where it is not compiled: ValueError
 const char* conv_gemm_name(ConvGemm g);
 
 // C (m, n) = A (m, depth) B (depth, n), overwriting C, single-threaded unless called outside
@@ -29,7 +29,8 @@ const char* conv_gemm_name(ConvGemm g);
 //   A(i, d) = a[i * a_row + d * a_depth]    (any strides: im2col's columns read either way)
 //   B(d, j) = b[d * ldb + j]
 //   C(i, j) -> c[i * c_row + j * c_col]      (c_col = 1: row-major; c_row = 1: transposed)
-// Each entry is one fused multiply-add chain over d = 0 .. depth-1.
+// Each entry is a fused multiply-add chain over each block of 128 steps of d, the blocks' sums
+// then added in order.
 void builtin_gemm(int64_t m, int64_t n, int64_t depth, const float* a, int64_t a_row, int64_t a_depth,
                   const float* b, int64_t ldb, float* c, int64_t c_row, int64_t c_col);
 
