@@ -6,6 +6,7 @@
 #include "matcomp/autograd/node.h"
 #include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
+#include "matcomp/layers/conv_gemm.h"
 
 namespace mc {
 
@@ -16,20 +17,35 @@ Var affine(const Var& x, const Var& w, const Var& b) {
                         << " do not fit (need (n, in), (in, out), (out))");
   const int64_t n = x.shape()[0], in = x.shape()[1], out = w.shape()[1];
   Tensor y = Tensor::empty({n, out});
-  fill_rows(b.value(), y);
-  // y (n, out) += x (n, in) W (in, out)
-  sgemm_raw(Trans::No, Trans::No, n, out, in, 1.0f, x.value().data(), in, w.value().data(), out, 1.0f, y.data(), out);
+  const bool builtin = conv_gemm() == ConvGemm::Builtin;
+  if (builtin) {
+    builtin_gemm(n, out, in, x.value().data(), in, 1, w.value().data(), out, y.data(), out, 1);
+    add_rows(b.value(), y);
+  } else {
+    fill_rows(b.value(), y);
+    // y (n, out) += x (n, in) W (in, out)
+    sgemm_raw(Trans::No, Trans::No, n, out, in, 1.0f, x.value().data(), in, w.value().data(), out, 1.0f, y.data(), out);
+  }
   return record("affine", std::move(y), {x, w, b},
                 [sx = SavedTensor(x.value(), "affine"), sw = SavedTensor(w.value(), "affine"), n, in, out](
                     const Grads& g, const Needs& need) {
                   const float* gy = g[0].data();  // (n, out)
                   Grads grads(3);
-                  if (need[0]) {  // dx (n, in) = dy (n, out) W^T
+                  const bool builtin = conv_gemm() == ConvGemm::Builtin;
+                  if (need[0] && builtin && n * out <= (1 << 20)) {
+                    // dx^T (in, n) = W (in, out) dy^T (out, n), stored transposed
+                    grads[0] = Tensor::empty({n, in});
+                    Tensor dyt = transpose_2d(g[0]);
+                    builtin_gemm(in, n, out, sw.get().data(), out, 1, dyt.data(), n, grads[0].data(), 1, in);
+                  } else if (need[0]) {  // dx (n, in) = dy (n, out) W^T
                     grads[0] = Tensor::empty({n, in});
                     sgemm_raw(Trans::No, Trans::Yes, n, in, out, 1.0f, gy, out, sw.get().data(), out, 0.0f,
                               grads[0].data(), in);
                   }
-                  if (need[1]) {  // dW (in, out) = x^T dy
+                  if (need[1] && builtin) {
+                    grads[1] = Tensor::empty({in, out});
+                    builtin_gemm(in, out, n, sx.get().data(), 1, in, gy, out, grads[1].data(), out, 1);
+                  } else if (need[1]) {  // dW (in, out) = x^T dy
                     grads[1] = Tensor::empty({in, out});
                     sgemm_raw(Trans::Yes, Trans::No, in, out, n, 1.0f, sx.get().data(), in, gy, out, 0.0f,
                               grads[1].data(), out);
