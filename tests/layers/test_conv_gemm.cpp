@@ -12,6 +12,7 @@
 #include "matcomp/autograd/ops.h"
 #include "matcomp/core/parallel.h"
 #include "matcomp/layers/conv2d_op.h"
+#include "matcomp/layers/affine_op.h"
 #include "matcomp/layers/conv2d_pool_op.h"
 #include "test_layers_util.h"
 
@@ -175,4 +176,24 @@ TEST(ConvGemm, GradientsMatchOnBothProducts) {
     mc::testing::expect_gradients_match([&](const std::vector<Var>& v) { return conv2d(v[0], v[1], v[2], spec); },
                                         {randn({2, 2, 5, 5}, 213), randn({18, 5}, 214, 0.3f), randn({5}, 215)});
   }
+}
+
+// The dense layers' affine op on each product: gradient checks, and the two products' values
+// and gradients against each other (a batch of the CNN's local3 shape, shrunk).
+TEST(ConvGemm, AffineOnBothProducts) {
+  const Tensor x = randn({9, 70}, 220), w = randn({70, 37}, 221, 0.2f), b = randn({37}, 222);
+  std::vector<std::vector<Tensor>> results;
+  for (ConvGemm g : available_gemms()) {
+    SCOPED_TRACE(conv_gemm_name(g));
+    UseGemm use(g);
+    mc::testing::expect_gradients_match([&](const std::vector<Var>& v) { return affine(v[0], v[1], v[2]); },
+                                        {randn({3, 20}, 223), randn({20, 17}, 224, 0.3f), randn({17}, 225)});
+    Var xv(x.clone(), true), wv(w.clone(), true), bv(b.clone(), true);
+    Var y = affine(xv, wv, bv);
+    y.backward(randn(y.shape(), 226));
+    results.push_back({y.value(), xv.grad(), wv.grad(), bv.grad()});
+  }
+  if (results.size() < 2) return;
+  for (size_t i = 0; i < results[0].size(); ++i)
+    EXPECT_LT(mc::testing::max_abs_diff(results[1][i], results[0][i]), 1e-4f) << "output " << i << " (y, dx, dW, db)";
 }
