@@ -14,7 +14,7 @@
 #include "matcomp/core/rng.h"
 #include "matcomp/layers/cifar10_cnn.h"
 #include "matcomp/layers/conv2d_op.h"
-#include "matcomp/layers/conv_gemm.h"
+#include "matcomp/layers/layer_gemm.h"
 #include "matcomp/layers/pool2d.h"
 #include "matcomp/layers/sgd.h"
 
@@ -78,7 +78,7 @@ void BM_TrainStep_Cifar10Cnn(benchmark::State& state) {
   state.counters["loss"] = loss_value;
   state.counters["peak_rss_mib"] = peak_rss_mib();
   state.counters["faults_per_step"] = (minor_faults() - faults_before) / static_cast<double>(state.iterations());
-  state.SetLabel(std::string("conv gemm: ") + mc::conv_gemm_name(mc::conv_gemm()));
+  state.SetLabel(std::string("gemm: ") + mc::layer_gemm_name(mc::layer_gemm()));
 }
 
 void BM_Infer_Cifar10Cnn(benchmark::State& state) {
@@ -99,7 +99,7 @@ void BM_Infer_Cifar10Cnn(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(forward_flop_per_image() * static_cast<double>(state.iterations() * batch),
                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
   state.counters["peak_rss_mib"] = peak_rss_mib();
-  state.SetLabel(std::string("conv gemm: ") + mc::conv_gemm_name(mc::conv_gemm()));
+  state.SetLabel(std::string("gemm: ") + mc::layer_gemm_name(mc::layer_gemm()));
 }
 
 // Args: batch, in channels, image size, out channels (5x5 SAME, stride 1, ReLU fused as in the model).
@@ -129,7 +129,7 @@ void BM_Conv2dForward(benchmark::State& state) {
   }
   state.counters["GFLOP/s"] = benchmark::Counter(k.flop * static_cast<double>(state.iterations()),
                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  state.SetLabel(std::string("conv gemm: ") + mc::conv_gemm_name(mc::conv_gemm()));
+  state.SetLabel(std::string("gemm: ") + mc::layer_gemm_name(mc::layer_gemm()));
 }
 
 // Backward alone, the forward redone untimed each time: dx, dW, db (twice the forward's flops),
@@ -156,7 +156,7 @@ void BM_Conv2dBackward(benchmark::State& state) {
   }
   state.counters["GFLOP/s"] = benchmark::Counter((need_dx ? 2 : 1) * k.flop * static_cast<double>(state.iterations()),
                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  state.SetLabel(std::string("conv gemm: ") + mc::conv_gemm_name(mc::conv_gemm()));
+  state.SetLabel(std::string("gemm: ") + mc::layer_gemm_name(mc::layer_gemm()));
 }
 
 // The model's max-pool on its own (3x3 windows, stride 2, SAME): pool1's input (N, 64, 24, 24),

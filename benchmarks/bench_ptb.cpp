@@ -4,11 +4,13 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <string>
 #include <vector>
 
 #include "matcomp/autograd/ops.h"
 #include "matcomp/core/parallel.h"
 #include "matcomp/core/rng.h"
+#include "matcomp/layers/layer_gemm.h"
 #include "matcomp/layers/optimizer.h"
 #include "matcomp/layers/ptb_lstm.h"
 #include "matcomp/layers/sgd.h"
@@ -53,6 +55,8 @@ void train_steps(benchmark::State& state, const mc::PtbLstmConfig& config) {
   state.SetItemsProcessed(state.iterations() * B * T);
   state.counters["loss"] = loss_value;
   state.counters["peak_rss_mib"] = peak_rss_mib();
+  // the product of the softmax layer (the LSTM's own products are OpenBLAS's either way)
+  state.SetLabel(std::string("gemm: ") + mc::layer_gemm_name(mc::layer_gemm()));
 }
 
 void BM_TrainStep_PtbSmallLstm(benchmark::State& state) { train_steps(state, mc::PtbLstmConfig::small()); }

@@ -77,9 +77,9 @@ for row in "${COMPARISONS[@]}"; do
     # The step's arithmetic rate, where the bench reports one (the CNN's conv + dense FLOPs).
     "$PYTHON" -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]; "GFLOP/s" in b and print(sys.argv[2], b["GFLOP/s"])' \
       "$TMP/ours.json" "$bench" >> "$TMP/gflops"
-    # the CNN bench's label names the product its convolutions ran on (builtin or openblas)
+    # the CNN and PTB benches' labels name the product their layers ran on (builtin or openblas)
     "$PYTHON" -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]; "label" in b and print(b["label"])' \
-      "$TMP/ours.json" > "$TMP/label" && [ -s "$TMP/label" ] && cp "$TMP/label" "$TMP/conv_gemm"
+      "$TMP/ours.json" > "$TMP/label" && [ -s "$TMP/label" ] && cp "$TMP/label" "$TMP/gemm"
     LD_LIBRARY_PATH="$BLAS_DIR" measure "$PYTHON" "$ANCHORS/${anchor_cmd[0]}" "${anchor_cmd[@]:1}" > "$TMP/torch.json"
     rss_theirs+=("$(cat "$TMP/rss")")
     theirs+=("$("$PYTHON" -c '
@@ -100,13 +100,13 @@ PY
 done
 
 # Share of the sgemm peak: the median GFLOP/s of each step that reports one, over the best rate
-# a 1024^3 product reaches here, measured now: OpenBLAS's cblas_sgemm, or the conv engine's
+# a 1024^3 product reaches here, measured now: OpenBLAS's cblas_sgemm, or the layers'
 # builtin kernel where the build has it (OPENBLAS_CORETYPE does not reach that one, so with
 # an older OpenBLAS kernel forced it is the machine's faster sgemm).
 if [ -s "$TMP/gflops" ]; then
   "$BENCH" --benchmark_filter='^BM_(SgemmRawCblas|BuiltinGemm)/1024/1024/1024/' --benchmark_min_time=2 \
     --benchmark_format=json > "$TMP/peak.json" 2>/dev/null
-  "$PYTHON" - "$TMP/gflops" "$TMP/peak.json" "$TMP/conv_gemm" <<'PY'
+  "$PYTHON" - "$TMP/gflops" "$TMP/peak.json" "$TMP/gemm" <<'PY'
 import collections, json, statistics, sys
 peaks = {b["name"].split("/")[0]: b["GFLOP/s"] / 1e9 for b in json.load(open(sys.argv[2]))["benchmarks"]
          if "GFLOP/s" in b and not b.get("error_occurred")}
@@ -119,7 +119,7 @@ for line in open(sys.argv[1]):
 print()
 print("1024^3 products: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in sorted(peaks.items())))
 try:
-    print("matcomp's convolutions ran on: " + open(sys.argv[3]).read().strip())
+    print("matcomp's convolutions and dense layers ran on: " + open(sys.argv[3]).read().strip())
 except OSError:
     pass
 for name, values in rates.items():

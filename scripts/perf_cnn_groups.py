@@ -18,7 +18,7 @@ GROUPS = [
     ("setup: weight init, random images (not the step)", r"Rng::|truncated_normal|ieee754_log|ld-linux|_dl_"),
     ("sgemm compute kernel", r"sgemm_kernel"),
     ("sgemm packing (itcopy/incopy/otcopy/oncopy), beta, other OpenBLAS", r"libopenblas"),
-    ("builtin conv product (layers/conv_gemm.cpp register tiles)", r"builtin_gemm|\)::tile<"),
+    ("builtin product: convs and dense layers (layers/layer_gemm.cpp register tiles)", r"builtin_gemm|\)::tile<"),
     ("im2col (conv fwd, dW recompute, G columns for dx)", r"im2col|padded_scratch"),
     ("col2im", r"col2im"),
     ("max-pool (max_pool_plane, fused conv1+ReLU+pool and LRN+pool lambdas)", r"pool"),

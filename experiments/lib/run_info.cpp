@@ -11,7 +11,7 @@
 
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/parallel.h"
-#include "matcomp/layers/conv_gemm.h"
+#include "matcomp/layers/layer_gemm.h"
 #include "tools/cli/cli_conventions.h"
 
 namespace mc {
@@ -69,9 +69,9 @@ nlohmann::json run_info(int argc, char** argv, uint64_t seed, int threads) {
           {"blas_config", blas_config()},
           {"blas_kernel", blas_kernel()},
           {"blas_environment", blas_environment},
-          // The product the convolutions ran on (MATCOMP_CONV_GEMM can choose): like the
+          // The product the convolutions and dense layers ran on (MATCOMP_GEMM can choose): like the
           // kernel, it moves the last bits of a result.
-          {"conv_gemm", conv_gemm_name(conv_gemm())}};
+          {"gemm", layer_gemm_name(layer_gemm())}};
 }
 
 std::vector<std::string> sweep_revisions(const std::string& sweep_dir) {

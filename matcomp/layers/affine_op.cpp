@@ -6,10 +6,39 @@
 #include "matcomp/autograd/node.h"
 #include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
-#include "matcomp/layers/conv_gemm.h"
+#include "matcomp/layers/layer_gemm.h"
 
 namespace mc {
 
+namespace {
+
+// Products of the three rules below on the builtin kernel (layers/layer_gemm.h), whose B
+// operand must be row-major and whose A may have any strides.
+
+// y (n, out) = x (n, in) W (in, out), overwriting y
+void builtin_forward(const float* x, const float* w, float* y, int64_t n, int64_t in, int64_t out) {
+  builtin_gemm(n, out, in, x, in, 1, w, out, y, out, 1);
+}
+
+// dW (in, out) = x^T dy: x read as A through its strides, no copy
+void builtin_weight_grad(const float* x, const float* dy, float* dw, int64_t n, int64_t in, int64_t out) {
+  builtin_gemm(in, out, n, x, 1, in, dy, out, dw, out, 1);
+}
+
+// dx (n, in) = dy W^T. W^T is not row-major, so the product runs transposed,
+// dx^T (in, n) = W (in, out) dy^T (out, n), with dy^T copied out first and dx^T stored
+// transposed into dx. The copy pays on small batches (the CNN's dense layers) and not on large
+// ones (PTB's 700 x 10000 softmax gradient: 28 MB to transpose), which keep OpenBLAS.
+constexpr int64_t kMaxTransposedGrad = int64_t{1} << 20;  // floats of dy
+void builtin_input_grad(const Tensor& dy, const float* w, float* dx, int64_t n, int64_t in, int64_t out) {
+  const Tensor dyt = transpose_2d(dy);  // (out, n)
+  builtin_gemm(in, n, out, w, out, 1, dyt.data(), n, dx, 1, in);
+}
+
+}  // namespace
+
+// Forward and backward choose the same product (layer_gemm(), set once per process in
+// practice); either way every entry is a float sum over `in` (forward) or `n` / `out` (backward).
 Var affine(const Var& x, const Var& w, const Var& b) {
   MC_CHECK(x.value().dim() == 2 && w.value().dim() == 2 && x.shape()[1] == w.shape()[0] && b.shape() == Shape{w.shape()[1]},
            ShapeError,
@@ -17,9 +46,8 @@ Var affine(const Var& x, const Var& w, const Var& b) {
                         << " do not fit (need (n, in), (in, out), (out))");
   const int64_t n = x.shape()[0], in = x.shape()[1], out = w.shape()[1];
   Tensor y = Tensor::empty({n, out});
-  const bool builtin = conv_gemm() == ConvGemm::Builtin;
-  if (builtin) {
-    builtin_gemm(n, out, in, x.value().data(), in, 1, w.value().data(), out, y.data(), out, 1);
+  if (layer_gemm() == LayerGemm::Builtin) {
+    builtin_forward(x.value().data(), w.value().data(), y.data(), n, in, out);
     add_rows(b.value(), y);
   } else {
     fill_rows(b.value(), y);
@@ -30,25 +58,23 @@ Var affine(const Var& x, const Var& w, const Var& b) {
                 [sx = SavedTensor(x.value(), "affine"), sw = SavedTensor(w.value(), "affine"), n, in, out](
                     const Grads& g, const Needs& need) {
                   const float* gy = g[0].data();  // (n, out)
+                  const bool builtin = layer_gemm() == LayerGemm::Builtin;
                   Grads grads(3);
-                  const bool builtin = conv_gemm() == ConvGemm::Builtin;
-                  if (need[0] && builtin && n * out <= (1 << 20)) {
-                    // dx^T (in, n) = W (in, out) dy^T (out, n), stored transposed
+                  if (need[0]) {  // dx (n, in) = dy (n, out) W^T
                     grads[0] = Tensor::empty({n, in});
-                    Tensor dyt = transpose_2d(g[0]);
-                    builtin_gemm(in, n, out, sw.get().data(), out, 1, dyt.data(), n, grads[0].data(), 1, in);
-                  } else if (need[0]) {  // dx (n, in) = dy (n, out) W^T
-                    grads[0] = Tensor::empty({n, in});
-                    sgemm_raw(Trans::No, Trans::Yes, n, in, out, 1.0f, gy, out, sw.get().data(), out, 0.0f,
-                              grads[0].data(), in);
+                    if (builtin && n * out <= kMaxTransposedGrad)
+                      builtin_input_grad(g[0], sw.get().data(), grads[0].data(), n, in, out);
+                    else
+                      sgemm_raw(Trans::No, Trans::Yes, n, in, out, 1.0f, gy, out, sw.get().data(), out, 0.0f,
+                                grads[0].data(), in);
                   }
-                  if (need[1] && builtin) {
+                  if (need[1]) {  // dW (in, out) = x^T dy
                     grads[1] = Tensor::empty({in, out});
-                    builtin_gemm(in, out, n, sx.get().data(), 1, in, gy, out, grads[1].data(), out, 1);
-                  } else if (need[1]) {  // dW (in, out) = x^T dy
-                    grads[1] = Tensor::empty({in, out});
-                    sgemm_raw(Trans::Yes, Trans::No, in, out, n, 1.0f, sx.get().data(), in, gy, out, 0.0f,
-                              grads[1].data(), out);
+                    if (builtin)
+                      builtin_weight_grad(sx.get().data(), gy, grads[1].data(), n, in, out);
+                    else
+                      sgemm_raw(Trans::Yes, Trans::No, in, out, n, 1.0f, sx.get().data(), in, gy, out, 0.0f,
+                                grads[1].data(), out);
                   }
                   if (need[2]) grads[2] = column_sums(g[0]);  // db (out)
                   return grads;

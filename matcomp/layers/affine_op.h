@@ -1,5 +1,7 @@
-// Fused affine op y = x W + b for dense layers: the bias is written into y first and the
-// product added by the same sgemm (beta = 1), so no separate broadcast pass or temporary.
+// Fused affine op y = x W + b for dense layers: with OpenBLAS the bias is written into y first
+// and the product added by the same sgemm (beta = 1); with the builtin product
+// (layers/layer_gemm.h, the default where it is compiled) the product is written first and the
+// bias added in one pass. No temporary either way.
 #pragma once
 
 #include "matcomp/autograd/variable.h"

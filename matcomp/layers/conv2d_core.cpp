@@ -19,7 +19,7 @@
 //   After the last chunk, dW and db are the chunks' parts summed in chunk order.
 //
 // The products: OpenBLAS's sgemm as written above, or (the default where it is compiled,
-// conv_gemm.h) the builtin kernel, which reads the columns in place instead of packing them
+// layer_gemm.h) the builtin kernel, which reads the columns in place instead of packing them
 // on every call: forward as out^T (B*P, cout) = cols^T W stored transposed, dW directly as
 // (K, cout) = cols G^T (G^T copied out first: cout x B*P floats), dx per image as
 // dx^T = gcols^T Wf stored transposed straight into dx. On the CIFAR model's step it runs the
@@ -50,7 +50,7 @@
 #include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/parallel.h"
-#include "matcomp/layers/conv_gemm.h"
+#include "matcomp/layers/layer_gemm.h"
 #include "matcomp/layers/conv_im2col.h"
 
 namespace mc {
@@ -132,7 +132,7 @@ void for_each_chunk(int64_t chunks, const F& run_chunk) {
 }  // namespace
 
 void conv_forward(const float* x, const float* w, const ConvProblem& s, const ConvEpilogue& epilogue) {
-  const bool builtin = conv_gemm() == ConvGemm::Builtin;
+  const bool builtin = layer_gemm() == LayerGemm::Builtin;
   const int64_t chunks = (s.n + s.chunk - 1) / s.chunk;
   auto run_chunk = [&](int64_t ci) {
     float* cols = workspace(0, s.k * s.chunk * s.p);
@@ -158,7 +158,7 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
   if (need_w) r.dw = Tensor::empty({k, cout});
   if (need_b) r.db = Tensor::zeros({cout});
 
-  const bool builtin = conv_gemm() == ConvGemm::Builtin;
+  const bool builtin = layer_gemm() == LayerGemm::Builtin;
   const bool transposed = need_x && s.g.stride == 1 && cout <= C;
   const int64_t kt = s.g.k_h * s.g.k_w * cout;  // rows of G's columns
   WindowGeometry gt;                             // G (OH, OW) -> dx (H, W), stride 1
@@ -184,7 +184,7 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
   // Each chunk's dW part and db (cout) on its own, summed in chunk order at the end: the same
   // bits whichever thread ran which chunk, and for any thread count. The parts are dW^T
   // (cout, K) from OpenBLAS (its faster orientation), dW (K, cout) from the builtin kernel.
-  float* dwt_parts = need_w ? workspace(2, chunks * cout * k) : nullptr;
+  float* dw_parts = need_w ? workspace(2, chunks * cout * k) : nullptr;
   Tensor db_parts = need_b ? Tensor::empty({chunks, cout}) : Tensor();
   auto run_chunk = [&](int64_t ci) {
     const int64_t n0 = ci * chunk, nb = std::min(chunk, n - n0), ld = nb * p;
@@ -209,10 +209,10 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
         float* gt_rows = workspace(4, ld * cout);
         for (int64_t co = 0; co < cout; ++co)
           for (int64_t i = 0; i < ld; ++i) gt_rows[i * cout + co] = pg[co * ld + i];
-        builtin_gemm(k, cout, ld, cols, ld, 1, gt_rows, cout, dwt_parts + ci * cout * k, cout, 1);
+        builtin_gemm(k, cout, ld, cols, ld, 1, gt_rows, cout, dw_parts + ci * cout * k, cout, 1);
       } else {
         // dW^T part (cout, K) = G (cout, nb*P) cols^T (nb*P, K)
-        sgemm_raw(Trans::No, Trans::Yes, cout, k, ld, 1.0f, pg, ld, cols, ld, 0.0f, dwt_parts + ci * cout * k, k);
+        sgemm_raw(Trans::No, Trans::Yes, cout, k, ld, 1.0f, pg, ld, cols, ld, 0.0f, dw_parts + ci * cout * k, k);
       }
     }
     if (transposed) {
@@ -226,15 +226,15 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
         // per image: dx^T (H*W, C) = gcols^T (H*W, kt) Wf (kt, C), stored transposed into dx
         for (int64_t b = 0; b < nb; ++b)
           builtin_gemm(plane, C, kt, cols + b * plane, 1, ld2, wf, C, pdx + (n0 + b) * C * plane, 1, plane);
-        return;
-      }
-      float* dxb = workspace(4, C * chunk * plane);
-      // dxb (C, nb*H*W) = Wf^T (C, kt) gcols (kt, nb*H*W)
-      sgemm_raw(Trans::Yes, Trans::No, C, ld2, kt, 1.0f, wf, C, cols, ld2, 0.0f, dxb, ld2);
+      } else {
+        float* dxb = workspace(4, C * chunk * plane);
+        // dxb (C, nb*H*W) = Wf^T (C, kt) gcols (kt, nb*H*W)
+        sgemm_raw(Trans::Yes, Trans::No, C, ld2, kt, 1.0f, wf, C, cols, ld2, 0.0f, dxb, ld2);
 #pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
-      for (int64_t b = 0; b < nb; ++b)
-        for (int64_t c = 0; c < C; ++c)
-          std::copy(dxb + c * ld2 + b * plane, dxb + c * ld2 + (b + 1) * plane, pdx + ((n0 + b) * C + c) * plane);
+        for (int64_t b = 0; b < nb; ++b)
+          for (int64_t c = 0; c < C; ++c)
+            std::copy(dxb + c * ld2 + b * plane, dxb + c * ld2 + (b + 1) * plane, pdx + ((n0 + b) * C + c) * plane);
+      }
     } else if (need_x) {
       // dcols (K, nb*P) = W (K, cout) G (cout, nb*P), into the (now free) cols buffer
       if (builtin)
@@ -260,8 +260,8 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
     for (int64_t i0 = 0; i0 < part; i0 += 1024) {
       const int64_t len = std::min<int64_t>(1024, part - i0);
       for (int64_t ci = 1; ci < chunks; ++ci) {
-        const float* src = dwt_parts + ci * part + i0;
-        float* acc = dwt_parts + i0;
+        const float* src = dw_parts + ci * part + i0;
+        float* acc = dw_parts + i0;
 #pragma omp simd
         for (int64_t i = 0; i < len; ++i) acc[i] += src[i];
       }
@@ -271,11 +271,11 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
     if (chunks == 0) {
       std::fill(pdw, pdw + part, 0.0f);
     } else if (builtin) {
-      std::copy(dwt_parts, dwt_parts + part, pdw);
+      std::copy(dw_parts, dw_parts + part, pdw);
     } else {
 #pragma omp parallel for schedule(static) if (part > 65536)
       for (int64_t row = 0; row < k; ++row)
-        for (int64_t co = 0; co < cout; ++co) pdw[row * cout + co] = dwt_parts[co * k + row];
+        for (int64_t co = 0; co < cout; ++co) pdw[row * cout + co] = dw_parts[co * k + row];
     }
   }
   return r;

@@ -17,7 +17,7 @@
 
 #include "real_data.h"
 #include "matcomp/core/atomic_file.h"
-#include "matcomp/layers/conv_gemm.h"
+#include "matcomp/layers/layer_gemm.h"
 #include "tools/cli/cli_conventions.h"
 
 namespace fs = std::filesystem;
@@ -135,7 +135,7 @@ TEST(CompareSmoke, Cifar10WritesEveryOutputAndSkipsFinishedBranches) {
   EXPECT_FALSE(info["blas_kernel"].get<std::string>().empty());
   EXPECT_NE(info["blas_config"].get<std::string>().find("OpenBLAS"), std::string::npos) << info["blas_config"];
   EXPECT_TRUE(info["blas_environment"].contains("OPENBLAS_CORETYPE"));
-  EXPECT_EQ(info["conv_gemm"], mc::conv_gemm_name(mc::conv_gemm()));
+  EXPECT_EQ(info["gemm"], mc::layer_gemm_name(mc::layer_gemm()));
   // The processor (two machines may share a host name): the model name where /proc/cpuinfo has
   // one (x86 Linux does; some ARM kernels do not, and the field is then empty).
   ASSERT_TRUE(info.contains("cpu") && info["cpu"].is_string());

@@ -4,7 +4,7 @@
 // there are at most 10 loads for 24 FMAs and no operand is copied. The tile's B segment over
 // all d (depth x 64 floats: 400 KB for conv2's W) stays in L2 across the row tiles; A's
 // entries come one cache line per step.
-#include "matcomp/layers/conv_gemm.h"
+#include "matcomp/layers/layer_gemm.h"
 
 #include <omp.h>
 
@@ -25,20 +25,31 @@ namespace mc {
 
 namespace {
 
-ConvGemm default_conv_gemm() {
-  const char* env = std::getenv("MATCOMP_CONV_GEMM");
-  if (env == nullptr || *env == '\0') return builtin_gemm_compiled() ? ConvGemm::Builtin : ConvGemm::OpenBlas;
+constexpr const char* kNotBuilt =
+    "this build has no builtin product (it needs AVX-512: configure with MATCOMP_NATIVE=ON on a machine that has it)";
+
+}  // namespace
+
+LayerGemm layer_gemm_from_environment() {
+  // The variable's old name chose the convolutions' product only; a run that still sets it
+  // would now also move the dense layers, so it stops and says so rather than guess.
+  const char* old = std::getenv("MATCOMP_CONV_GEMM");
+  MC_CHECK(old == nullptr || *old == '\0', ValueError,
+           "MATCOMP_CONV_GEMM was renamed MATCOMP_GEMM, which chooses the product of the dense layers as well as "
+           "the convolutions; unset it and set MATCOMP_GEMM=" << old << " instead");
+  const char* env = std::getenv("MATCOMP_GEMM");
+  if (env == nullptr || *env == '\0') return builtin_gemm_compiled() ? LayerGemm::Builtin : LayerGemm::OpenBlas;
   const std::string v = env;
-  if (v == "openblas") return ConvGemm::OpenBlas;
-  MC_CHECK(v == "builtin", ValueError, "MATCOMP_CONV_GEMM=" << v << ": expected openblas or builtin");
-  MC_CHECK(builtin_gemm_compiled(), ValueError,
-           "MATCOMP_CONV_GEMM=builtin: this build has no builtin conv kernel (it needs AVX-512; configure with "
-           "MATCOMP_NATIVE=ON on a machine that has it)");
-  return ConvGemm::Builtin;
+  if (v == "openblas") return LayerGemm::OpenBlas;
+  MC_CHECK(v == "builtin", ValueError, "MATCOMP_GEMM=" << v << ": expected openblas or builtin");
+  MC_CHECK(builtin_gemm_compiled(), ValueError, "MATCOMP_GEMM=builtin: " << kNotBuilt);
+  return LayerGemm::Builtin;
 }
 
-ConvGemm& current() {
-  static ConvGemm g = default_conv_gemm();
+namespace {
+
+LayerGemm& current() {
+  static LayerGemm g = layer_gemm_from_environment();
   return g;
 }
 
@@ -52,15 +63,14 @@ bool builtin_gemm_compiled() {
 #endif
 }
 
-ConvGemm conv_gemm() { return current(); }
+LayerGemm layer_gemm() { return current(); }
 
-void set_conv_gemm(ConvGemm g) {
-  MC_CHECK(g != ConvGemm::Builtin || builtin_gemm_compiled(), ValueError,
-           "the builtin conv kernel is not in this build (it needs AVX-512)");
+void set_layer_gemm(LayerGemm g) {
+  MC_CHECK(g != LayerGemm::Builtin || builtin_gemm_compiled(), ValueError, "set_layer_gemm(Builtin): " << kNotBuilt);
   current() = g;
 }
 
-const char* conv_gemm_name(ConvGemm g) { return g == ConvGemm::Builtin ? "builtin" : "openblas"; }
+const char* layer_gemm_name(LayerGemm g) { return g == LayerGemm::Builtin ? "builtin" : "openblas"; }
 
 #if defined(__AVX512F__)
 
@@ -193,11 +203,11 @@ void builtin_gemm(int64_t m, int64_t n, int64_t depth, const float* a, int64_t a
   }
 }
 
-#else  // no AVX-512: the engine never calls it
+#else  // no AVX-512: the layers never call it
 
 void builtin_gemm(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t,
                   int64_t) {
-  MC_CHECK(false, ValueError, "the builtin conv kernel is not in this build (it needs AVX-512)");
+  MC_CHECK(false, ValueError, "builtin_gemm: " << kNotBuilt);
 }
 
 #endif

@@ -1,12 +1,17 @@
-// The conv engine's builtin matrix product (conv_gemm.h) against a double-precision product on
+// The layers' builtin matrix product (layer_gemm.h) against a double-precision product on
 // every tile shape it dispatches (row and column tails, masked last vectors, depth blocks,
-// both A orientations, row-major and transposed stores), and the convolution ops on both
-// products (builtin and OpenBLAS) against the naive convolution and numerical gradients.
-#include "matcomp/layers/conv_gemm.h"
+// both A orientations, row-major and transposed stores); the convolution and affine ops on
+// both products (builtin and OpenBLAS) against each other and numerical gradients; and the
+// MATCOMP_GEMM variable's parsing.
+#include "matcomp/layers/layer_gemm.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "matcomp/autograd/ops.h"
@@ -65,7 +70,7 @@ double relative_error(const GemmCase& c, uint64_t seed) {
 }  // namespace
 
 TEST(BuiltinGemm, MatchesDoublePrecisionOnEveryTileShape) {
-  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin conv kernel needs an AVX-512 build (MATCOMP_NATIVE=ON)";
+  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin product needs an AVX-512 build (MATCOMP_NATIVE=ON)";
   // n: one to five 16-column vectors, partial and whole, over one and several 64-column
   // blocks; m: every row tail of the 6-, 8- and 12-row tiles; depth: empty, one step, and
   // across the 128-step blocks.
@@ -83,7 +88,7 @@ TEST(BuiltinGemm, MatchesDoublePrecisionOnEveryTileShape) {
 }
 
 TEST(BuiltinGemm, SameBitsForAnyThreadCount) {
-  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin conv kernel needs an AVX-512 build (MATCOMP_NATIVE=ON)";
+  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin product needs an AVX-512 build (MATCOMP_NATIVE=ON)";
   const int64_t m = 301, n = 70, depth = 257;
   const Tensor a = randn({m * depth}, 5), b = randn({depth * n}, 6);
   const int before = num_threads();
@@ -101,31 +106,85 @@ TEST(BuiltinGemm, SameBitsForAnyThreadCount) {
 }
 
 TEST(BuiltinGemm, SelectionRoundTripsAndRefusesWhatIsNotBuilt) {
-  const ConvGemm before = conv_gemm();
-  set_conv_gemm(ConvGemm::OpenBlas);
-  EXPECT_EQ(conv_gemm(), ConvGemm::OpenBlas);
-  EXPECT_STREQ(conv_gemm_name(conv_gemm()), "openblas");
+  const LayerGemm before = layer_gemm();
+  set_layer_gemm(LayerGemm::OpenBlas);
+  EXPECT_EQ(layer_gemm(), LayerGemm::OpenBlas);
+  EXPECT_STREQ(layer_gemm_name(layer_gemm()), "openblas");
   if (builtin_gemm_compiled()) {
-    set_conv_gemm(ConvGemm::Builtin);
-    EXPECT_EQ(conv_gemm(), ConvGemm::Builtin);
+    set_layer_gemm(LayerGemm::Builtin);
+    EXPECT_EQ(layer_gemm(), LayerGemm::Builtin);
   } else {
-    EXPECT_THROW(set_conv_gemm(ConvGemm::Builtin), ValueError);
+    EXPECT_THROW(set_layer_gemm(LayerGemm::Builtin), ValueError);
   }
-  set_conv_gemm(before);
+  set_layer_gemm(before);
 }
 
 namespace {
 
-// Sets the conv engine's product for one scope.
-struct UseGemm {
-  ConvGemm before = conv_gemm();
-  explicit UseGemm(ConvGemm g) { set_conv_gemm(g); }
-  ~UseGemm() { set_conv_gemm(before); }
+// Sets (or, with nullptr, unsets) an environment variable for one scope.
+struct ScopedEnv {
+  std::string name;
+  std::optional<std::string> before;
+  ScopedEnv(const char* n, const char* value) : name(n) {
+    if (const char* v = std::getenv(n)) before = v;
+    value ? ::setenv(n, value, 1) : ::unsetenv(n);
+  }
+  ~ScopedEnv() { before ? ::setenv(name.c_str(), before->c_str(), 1) : ::unsetenv(name.c_str()); }
 };
 
-std::vector<ConvGemm> available_gemms() {
-  std::vector<ConvGemm> g{ConvGemm::OpenBlas};
-  if (builtin_gemm_compiled()) g.push_back(ConvGemm::Builtin);
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ValueError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(LayerGemm, EnvironmentChoosesAndNamesWhatItRefuses) {
+  ScopedEnv old_name("MATCOMP_CONV_GEMM", nullptr);
+  {
+    ScopedEnv env("MATCOMP_GEMM", nullptr);
+    EXPECT_EQ(layer_gemm_from_environment(), builtin_gemm_compiled() ? LayerGemm::Builtin : LayerGemm::OpenBlas);
+  }
+  {
+    ScopedEnv env("MATCOMP_GEMM", "openblas");
+    EXPECT_EQ(layer_gemm_from_environment(), LayerGemm::OpenBlas);
+  }
+  {
+    ScopedEnv env("MATCOMP_GEMM", "builtin");
+    if (builtin_gemm_compiled())
+      EXPECT_EQ(layer_gemm_from_environment(), LayerGemm::Builtin);
+    else
+      EXPECT_NE(error_of([] { layer_gemm_from_environment(); }).find("AVX-512"), std::string::npos);
+  }
+  {
+    ScopedEnv env("MATCOMP_GEMM", "mkl");
+    EXPECT_NE(error_of([] { layer_gemm_from_environment(); }).find("MATCOMP_GEMM=mkl"), std::string::npos);
+  }
+  {
+    // the old name chose the convolutions only; it is refused, naming the new one
+    ScopedEnv env("MATCOMP_GEMM", nullptr), old("MATCOMP_CONV_GEMM", "openblas");
+    const std::string message = error_of([] { layer_gemm_from_environment(); });
+    EXPECT_NE(message.find("MATCOMP_CONV_GEMM"), std::string::npos) << message;
+    EXPECT_NE(message.find("MATCOMP_GEMM=openblas"), std::string::npos) << message;
+  }
+}
+
+namespace {
+
+// Sets the layers' product for one scope.
+struct UseGemm {
+  LayerGemm before = layer_gemm();
+  explicit UseGemm(LayerGemm g) { set_layer_gemm(g); }
+  ~UseGemm() { set_layer_gemm(before); }
+};
+
+std::vector<LayerGemm> available_gemms() {
+  std::vector<LayerGemm> g{LayerGemm::OpenBlas};
+  if (builtin_gemm_compiled()) g.push_back(LayerGemm::Builtin);
   return g;
 }
 
@@ -134,8 +193,8 @@ std::vector<ConvGemm> available_gemms() {
 // The two products on the model's conv2 shape (cout <= C: dx as the flipped-kernel
 // convolution) and a cout > C shape (dx through col2im), forward and all three gradients:
 // they differ only by float rounding.
-TEST(ConvGemm, BothProductsGiveTheSameConvolution) {
-  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin conv kernel needs an AVX-512 build (MATCOMP_NATIVE=ON)";
+TEST(LayerGemm, BothProductsGiveTheSameConvolution) {
+  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin product needs an AVX-512 build (MATCOMP_NATIVE=ON)";
   struct Case {
     Shape x;
     int64_t cout;
@@ -144,7 +203,7 @@ TEST(ConvGemm, BothProductsGiveTheSameConvolution) {
   for (const Case& c : {Case{{5, 64, 12, 12}, 64, false}, Case{{5, 16, 12, 12}, 16, true}, Case{{3, 3, 24, 24}, 20, false}}) {
     const Tensor x = randn(c.x, 200), w = randn({25 * c.x[1], c.cout}, 201, 0.05f), b = randn({c.cout}, 202, 0.1f);
     std::vector<std::vector<Tensor>> results;
-    for (ConvGemm g : available_gemms()) {
+    for (LayerGemm g : available_gemms()) {
       UseGemm use(g);
       Var xv(x.clone(), true), wv(w.clone(), true), bv(b.clone(), true);
       const Conv2dSpec spec{5, 5, 1, Padding::Same, true};
@@ -164,9 +223,9 @@ TEST(ConvGemm, BothProductsGiveTheSameConvolution) {
 }
 
 // Numerical gradients through each product (the other conv tests run the default one).
-TEST(ConvGemm, GradientsMatchOnBothProducts) {
-  for (ConvGemm g : available_gemms()) {
-    SCOPED_TRACE(conv_gemm_name(g));
+TEST(LayerGemm, GradientsMatchOnBothProducts) {
+  for (LayerGemm g : available_gemms()) {
+    SCOPED_TRACE(layer_gemm_name(g));
     UseGemm use(g);
     const Conv2dSpec spec{3, 3, 1, Padding::Same, false};
     // cout <= C: dx as the flipped-kernel convolution
@@ -180,11 +239,11 @@ TEST(ConvGemm, GradientsMatchOnBothProducts) {
 
 // The dense layers' affine op on each product: gradient checks, and the two products' values
 // and gradients against each other (a batch of the CNN's local3 shape, shrunk).
-TEST(ConvGemm, AffineOnBothProducts) {
+TEST(LayerGemm, AffineOnBothProducts) {
   const Tensor x = randn({9, 70}, 220), w = randn({70, 37}, 221, 0.2f), b = randn({37}, 222);
   std::vector<std::vector<Tensor>> results;
-  for (ConvGemm g : available_gemms()) {
-    SCOPED_TRACE(conv_gemm_name(g));
+  for (LayerGemm g : available_gemms()) {
+    SCOPED_TRACE(layer_gemm_name(g));
     UseGemm use(g);
     mc::testing::expect_gradients_match([&](const std::vector<Var>& v) { return affine(v[0], v[1], v[2]); },
                                         {randn({3, 20}, 223), randn({20, 17}, 224, 0.3f), randn({17}, 225)});
