@@ -16,8 +16,7 @@ void CompressedMatrix::multiply(const Tensor& x, Tensor& y) const {
 }
 
 void multiply_through_dense(const Tensor& x, const Tensor& dense, const Tensor* bias, Tensor& y) {
-  if (bias) fill_rows(*bias, y);
-  gemm(x, Trans::No, dense, Trans::No, y, 1.0f, bias ? 1.0f : 0.0f);  // y (batch, n) (+)= x Â
+  affine_forward(x, dense, bias, y);  // y (batch, n) = x Â (+ bias): the dense layers' product and bits
 }
 
 void CompressedMatrix::multiply_add_bias(const Tensor& x, const Tensor& bias, Tensor& y) const {

@@ -34,9 +34,9 @@ struct Factor {
   float lr_scale = 1.0f;
 };
 
-// y (batch, n) = x (batch, m) Â (m, n), or bias (n) + x Â with y started at the bias and the
-// sgemm adding into it (bias null: the plain product). The product of every method whose
-// multiply() is materialize then one sgemm, given its Â.
+// y (batch, n) = x (batch, m) Â (m, n), or bias (n) + x Â (bias null: the plain product), on
+// the dense layers' own product (affine_forward), so the bits match a dense layer holding Â.
+// The product of every method whose multiply() is materialize then one product, given its Â.
 void multiply_through_dense(const Tensor& x, const Tensor& dense, const Tensor* bias, Tensor& y);
 
 class CompressedMatrix {

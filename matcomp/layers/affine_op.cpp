@@ -37,6 +37,23 @@ void builtin_input_grad(const Tensor& dy, const float* w, float* dx, int64_t n, 
 
 }  // namespace
 
+void affine_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
+  MC_CHECK(x.dim() == 2 && w.dim() == 2 && x.size(1) == w.size(0) && y.dim() == 2 && y.size(0) == x.size(0) &&
+               y.size(1) == w.size(1),
+           ShapeError,
+           "affine product: x " << to_string(x.shape()) << ", W " << to_string(w.shape()) << " into y "
+                                << to_string(y.shape()) << " do not fit");
+  const int64_t n = x.size(0), in = x.size(1), out = w.size(1);
+  if (layer_gemm() == LayerGemm::Builtin) {
+    builtin_forward(x.data(), w.data(), y.data(), n, in, out);
+    if (b) add_rows(*b, y);
+  } else {
+    if (b) fill_rows(*b, y);
+    // y (n, out) (+)= x (n, in) W (in, out)
+    sgemm_raw(Trans::No, Trans::No, n, out, in, 1.0f, x.data(), in, w.data(), out, b ? 1.0f : 0.0f, y.data(), out);
+  }
+}
+
 // Forward and backward choose the same product (layer_gemm(), set once per process in
 // practice); either way every entry is a float sum over `in` (forward) or `n` / `out` (backward).
 Var affine(const Var& x, const Var& w, const Var& b) {
@@ -46,14 +63,7 @@ Var affine(const Var& x, const Var& w, const Var& b) {
                         << " do not fit (need (n, in), (in, out), (out))");
   const int64_t n = x.shape()[0], in = x.shape()[1], out = w.shape()[1];
   Tensor y = Tensor::empty({n, out});
-  if (layer_gemm() == LayerGemm::Builtin) {
-    builtin_forward(x.value().data(), w.value().data(), y.data(), n, in, out);
-    add_rows(b.value(), y);
-  } else {
-    fill_rows(b.value(), y);
-    // y (n, out) += x (n, in) W (in, out)
-    sgemm_raw(Trans::No, Trans::No, n, out, in, 1.0f, x.value().data(), in, w.value().data(), out, 1.0f, y.data(), out);
-  }
+  affine_forward(x.value(), w.value(), &b.value(), y);
   return record("affine", std::move(y), {x, w, b},
                 [sx = SavedTensor(x.value(), "affine"), sw = SavedTensor(w.value(), "affine"), n, in, out](
                     const Grads& g, const Needs& need) {

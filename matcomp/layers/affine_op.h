@@ -11,6 +11,12 @@ namespace mc {
 // x (n, in), w (in, out), b (out) -> (n, out)
 Var affine(const Var& x, const Var& w, const Var& b);
 
+// The forward product alone: y (n, out) = x (n, in) W (in, out), plus b (out) on every row
+// when b is given, on the layers' product (layer_gemm.h). The compressed layers' products
+// through Â call it too, so that a model reloaded with its weights dense computes the same
+// bits as the model that trained them.
+void affine_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
+
 // The bias side of an affine map, shared with the LSTM op and the compressed products:
 // y (n, out) = b (out) on every row (an sgemm with beta = 1 then adds the product) ...
 void fill_rows(const Tensor& b, Tensor& y);

@@ -19,11 +19,14 @@
 //   After the last chunk, dW and db are the chunks' parts summed in chunk order.
 //
 // The products: OpenBLAS's sgemm as written above, or (the default where it is compiled,
-// layer_gemm.h) the builtin kernel, which reads the columns in place instead of packing them
-// on every call: forward as out^T (B*P, cout) = cols^T W stored transposed, dW directly as
+// layer_gemm.h) the builtin kernel, which packs nothing and does not need the columns
+// formed at all: it reads each window where it lies in the zero-padded chunk through two
+// offset tables (conv_windows.h), so im2col's K x B*P columns become a C x Hp x Wp copy per
+// image. Forward as out^T (B*P, cout) = cols^T W stored transposed, dW directly as
 // (K, cout) = cols G^T (G^T copied out first: cout x B*P floats), dx per image as
-// dx^T = gcols^T Wf stored transposed straight into dx. On the CIFAR model's step it runs the
-// convolutions near the machine's FMA peak (docs/PERFORMANCE.md).
+// dx^T = gcols^T Wf stored transposed straight into dx (G padded the same way); only
+// dx through col2im (cout > C or stride > 1) still forms columns (dcols). On the CIFAR
+// model's step it runs the convolutions near the machine's FMA peak (docs/PERFORMANCE.md).
 //
 // Threads: with at least as many chunks as threads, each thread takes whole chunks (im2col,
 // a single-threaded sgemm, the epilogue), so its columns stay in its own cache and a step
@@ -52,6 +55,7 @@
 #include "matcomp/core/parallel.h"
 #include "matcomp/layers/layer_gemm.h"
 #include "matcomp/layers/conv_im2col.h"
+#include "matcomp/layers/conv_windows.h"
 
 namespace mc {
 
@@ -64,9 +68,10 @@ constexpr int64_t kMaxColumnFloats = int64_t{1} << 19;  // 2 MB
 
 // Per-thread scratch that only grows: slot 0 columns, slot 1 output / gradient block,
 // slot 2 the chunks' dW parts (the calling thread's), slot 3 the flipped kernel, slot 4
-// the dx block (OpenBLAS) or G transposed (builtin kernel).
+// the dx block (OpenBLAS) or G transposed (builtin kernel), slot 5 the padded input or G
+// (builtin kernel, windows read in place).
 float* workspace(int slot, int64_t floats) {
-  thread_local Tensor buffers[5];
+  thread_local Tensor buffers[6];
   Tensor& t = buffers[slot];
   if (!t.defined() || t.numel() < floats) t = Tensor::empty({floats});
   return t.data();
@@ -134,16 +139,23 @@ void for_each_chunk(int64_t chunks, const F& run_chunk) {
 void conv_forward(const float* x, const float* w, const ConvProblem& s, const ConvEpilogue& epilogue) {
   const bool builtin = layer_gemm() == LayerGemm::Builtin;
   const int64_t chunks = (s.n + s.chunk - 1) / s.chunk;
+  const int64_t plane = s.g.in_h * s.g.in_w;
   auto run_chunk = [&](int64_t ci) {
-    float* cols = workspace(0, s.k * s.chunk * s.p);
     float* out = workspace(1, s.cout * s.chunk * s.p);
     const int64_t n0 = ci * s.chunk, nb = std::min(s.chunk, s.n - n0), ld = nb * s.p;
-    im2col_chunk(x, s.c, s.g, n0, nb, cols);
-    // out (cout, nb*P) = W^T (cout, K) cols (K, nb*P)
-    if (builtin)  // out^T (nb*P, cout) = cols^T (nb*P, K) W (K, cout), stored transposed
-      builtin_gemm(ld, s.cout, s.k, cols, 1, ld, w, s.cout, out, 1, ld);
-    else
+    if (builtin) {
+      // out^T (nb*P, cout) = cols^T (nb*P, K) W (K, cout), stored transposed, the columns
+      // read in place from the padded chunk
+      const ConvWindows win = conv_windows(s.g, s.c, nb);
+      float* xp = workspace(5, nb * win.image_floats());
+      pad_planes(x + n0 * s.c * plane, s.c * plane, plane, nb, s.g, win, xp);
+      builtin_gemm_gathered(ld, s.cout, s.k, xp, win.pixels.data(), win.taps.data(), w, s.cout, out, 1, ld);
+    } else {
+      float* cols = workspace(0, s.k * s.chunk * s.p);
+      im2col_chunk(x, s.c, s.g, n0, nb, cols);
+      // out (cout, nb*P) = W^T (cout, K) cols (K, nb*P)
       sgemm_raw(Trans::Yes, Trans::No, s.cout, ld, s.k, 1.0f, w, s.cout, cols, ld, 0.0f, out, ld);
+    }
     epilogue(n0, nb, out, ld);
   };
   for_each_chunk(chunks, run_chunk);
@@ -189,7 +201,9 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
   auto run_chunk = [&](int64_t ci) {
     const int64_t n0 = ci * chunk, nb = std::min(chunk, n - n0), ld = nb * p;
     float* pg = workspace(1, cout * chunk * p);
-    float* cols = (need_x || need_w) ? workspace(0, col_floats) : nullptr;
+    // columns formed only where the product cannot read the windows in place
+    const bool cols_needed = builtin ? need_x && !transposed : need_x || need_w;
+    float* cols = cols_needed ? workspace(0, col_floats) : nullptr;
     prologue(n0, nb, pg, ld);
     if (need_b) {
       float* db = db_parts.data() + ci * cout;
@@ -203,30 +217,40 @@ ConvGrads conv_backward(const float* x, const float* w, const ConvProblem& s, bo
       }
     }
     if (need_w) {
-      im2col_chunk(x, C, s.g, n0, nb, cols);
       if (builtin) {
-        // dW part (K, cout) = cols (K, nb*P) G^T (nb*P, cout); G^T copied out first (small)
+        // dW part (K, cout) = cols (K, nb*P) G^T (nb*P, cout); G^T copied out first (small),
+        // the columns read in place from the padded chunk (the tables swapped: a row is a tap)
         float* gt_rows = workspace(4, ld * cout);
         for (int64_t co = 0; co < cout; ++co)
           for (int64_t i = 0; i < ld; ++i) gt_rows[i * cout + co] = pg[co * ld + i];
-        builtin_gemm(k, cout, ld, cols, ld, 1, gt_rows, cout, dw_parts + ci * cout * k, cout, 1);
+        const ConvWindows win = conv_windows(s.g, C, nb);
+        float* xp = workspace(5, nb * win.image_floats());
+        pad_planes(x + n0 * C * plane, C * plane, plane, nb, s.g, win, xp);
+        builtin_gemm_gathered(k, cout, ld, xp, win.taps.data(), win.pixels.data(), gt_rows, cout,
+                              dw_parts + ci * cout * k, cout, 1);
       } else {
+        im2col_chunk(x, C, s.g, n0, nb, cols);
         // dW^T part (cout, K) = G (cout, nb*P) cols^T (nb*P, K)
         sgemm_raw(Trans::No, Trans::Yes, cout, k, ld, 1.0f, pg, ld, cols, ld, 0.0f, dw_parts + ci * cout * k, k);
       }
     }
     if (transposed) {
       const int64_t ld2 = nb * plane;
-      // gcols (kt, nb*H*W): G's planes (cout of them per image) sit at pg + co*ld + b*P.
-#pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
-      for (int64_t b = 0; b < nb; ++b)
-        for (int64_t co = 0; co < cout; ++co) im2col_channel(pg + co * ld + b * p, co, cout, gt, cols + b * plane, ld2);
       float* pdx = r.dx.data();
       if (builtin) {
-        // per image: dx^T (H*W, C) = gcols^T (H*W, kt) Wf (kt, C), stored transposed into dx
+        // per image: dx^T (H*W, C) = gcols^T (H*W, kt) Wf (kt, C), stored transposed into dx,
+        // G's columns read in place from G padded (its planes sit at pg + co*ld + b*P)
+        const ConvWindows win = conv_windows(gt, cout, 1);
+        float* gp = workspace(5, nb * win.image_floats());
+        pad_planes(pg, p, ld, nb, gt, win, gp);
         for (int64_t b = 0; b < nb; ++b)
-          builtin_gemm(plane, C, kt, cols + b * plane, 1, ld2, wf, C, pdx + (n0 + b) * C * plane, 1, plane);
+          builtin_gemm_gathered(plane, C, kt, gp + b * win.image_floats(), win.pixels.data(), win.taps.data(), wf, C,
+                                pdx + (n0 + b) * C * plane, 1, plane);
       } else {
+        // gcols (kt, nb*H*W): G's planes (cout of them per image) sit at pg + co*ld + b*P.
+#pragma omp parallel for if (!omp_in_parallel()) collapse(2) schedule(static)
+        for (int64_t b = 0; b < nb; ++b)
+          for (int64_t co = 0; co < cout; ++co) im2col_channel(pg + co * ld + b * p, co, cout, gt, cols + b * plane, ld2);
         float* dxb = workspace(4, C * chunk * plane);
         // dxb (C, nb*H*W) = Wf^T (C, kt) gcols (kt, nb*H*W)
         sgemm_raw(Trans::Yes, Trans::No, C, ld2, kt, 1.0f, wf, C, cols, ld2, 0.0f, dxb, ld2);

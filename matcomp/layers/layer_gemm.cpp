@@ -78,37 +78,48 @@ namespace {
 
 constexpr int64_t kDepthBlock = 128;
 
-// C tile (MR, 16 * NV) at rows [0, MR) of A and the NV vectors of B starting at b; the last
-// vector's columns beyond the matrix are masked off (`last`). kARow1: A's rows are adjacent
-// (a_row == 1), so the MR broadcasts use constant offsets.
-template <int MR, int NV, bool kARow1>
-void tile(int64_t depth, const float* a, int64_t a_row, int64_t a_depth, const float* b, int64_t ldb,
-          __mmask16 last, int cols, float* c, int64_t c_row, int64_t c_col) {
+// How a tile reads A: adjacent rows (a_row == 1, constant broadcast offsets), any two strides,
+// or two offset tables (A(i, d) = a[rows[i] + depths[d]]: a convolution's windows in place).
+enum class AMode { Row1, Strided, Tables };
+
+struct AOperand {
+  const float* a;
+  int64_t row, depth;                   // Row1, Strided
+  const int64_t* rows;                  // Tables
+  const int64_t* depths;                // Tables
+};
+
+// C tile (MR, 16 * NV) at rows [i0, i0 + MR) of A and the NV vectors of B starting at b; the
+// last vector's columns beyond the matrix are masked off (`last`).
+template <int MR, int NV, AMode kMode>
+void tile(int64_t depth, const AOperand& A, int64_t i0, const float* b, int64_t ldb, __mmask16 last, int cols,
+          float* c, int64_t c_row, int64_t c_col) {
   // Sums over blocks of kDepthBlock steps in registers, the blocks' sums added up in t: a
   // chain of 1600 float additions (conv2) would carry about 3x the rounding error of
   // OpenBLAS's blocked sums (its K blocks): with blocks of 128 the error on conv2 is below
   // OpenBLAS's (max 1.0e-5 against 1.9e-5 for outputs of size ~10, Conv2dOp tests).
   alignas(64) float t[MR][16 * NV];
   __m512 acc[MR][NV];
+  const float* base = kMode == AMode::Tables ? A.a : A.a + i0 * A.row;
   std::array<int64_t, MR> off{};
-  for (int i = 0; i < MR; ++i) off[i] = kARow1 ? i : i * a_row;
+  for (int i = 0; i < MR; ++i) off[i] = kMode == AMode::Tables ? A.rows[i0 + i] : i * A.row;
   for (int64_t d0 = 0; d0 < depth; d0 += kDepthBlock) {
 #pragma GCC unroll 24
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
     for (int64_t d = d0, d1 = std::min(depth, d0 + kDepthBlock); d < d1; ++d) {
+      const float* ad = base + (kMode == AMode::Tables ? A.depths[d] : d * A.depth);
       __m512 bv[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v)
         bv[v] = v + 1 < NV ? _mm512_loadu_ps(b + 16 * v) : _mm512_maskz_loadu_ps(last, b + 16 * v);
 #pragma GCC unroll 24
       for (int i = 0; i < MR; ++i) {
-        const __m512 ai = _mm512_set1_ps(a[kARow1 ? i : off[i]]);
+        const __m512 ai = _mm512_set1_ps(ad[kMode == AMode::Row1 ? i : off[i]]);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
       }
-      a += a_depth;
       b += ldb;
     }
 #pragma GCC unroll 24
@@ -138,29 +149,27 @@ void tile(int64_t depth, const float* a, int64_t a_row, int64_t a_depth, const f
 constexpr int rows_for(int nv) { return nv == 4 ? 6 : nv == 3 ? 8 : 12; }
 constexpr int kMaxRows = 12;
 
-using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, __mmask16, int, float*,
-                        int64_t, int64_t);
+using TileFn = void (*)(int64_t, const AOperand&, int64_t, const float*, int64_t, __mmask16, int, float*, int64_t,
+                        int64_t);
 
-template <int NV, bool kARow1, int... Rows>
+template <int NV, AMode kMode, int... Rows>
 constexpr std::array<TileFn, kMaxRows + 1> tiles_for(std::integer_sequence<int, Rows...>) {
-  return {nullptr, &tile<(Rows + 1 <= rows_for(NV) ? Rows + 1 : 1), NV, kARow1>...};
+  return {nullptr, &tile<(Rows + 1 <= rows_for(NV) ? Rows + 1 : 1), NV, kMode>...};
 }
 
-template <bool kARow1>
+template <AMode kMode>
 struct TileTable {
   using Seq = std::make_integer_sequence<int, kMaxRows>;
   static constexpr std::array<std::array<TileFn, kMaxRows + 1>, 5> table = {
-      std::array<TileFn, kMaxRows + 1>{}, tiles_for<1, kARow1>(Seq{}), tiles_for<2, kARow1>(Seq{}),
-      tiles_for<3, kARow1>(Seq{}), tiles_for<4, kARow1>(Seq{})};
+      std::array<TileFn, kMaxRows + 1>{}, tiles_for<1, kMode>(Seq{}), tiles_for<2, kMode>(Seq{}),
+      tiles_for<3, kMode>(Seq{}), tiles_for<4, kMode>(Seq{})};
 };
 
-}  // namespace
+using Table = std::array<std::array<TileFn, kMaxRows + 1>, 5>;
 
-void builtin_gemm(int64_t m, int64_t n, int64_t depth, const float* a, int64_t a_row, int64_t a_depth,
-                  const float* b, int64_t ldb, float* c, int64_t c_row, int64_t c_col) {
+void run_tiles(const Table& table, int64_t m, int64_t n, int64_t depth, const AOperand& A, const float* b,
+               int64_t ldb, float* c, int64_t c_row, int64_t c_col) {
   if (m <= 0 || n <= 0) return;
-  const bool a_row1 = a_row == 1;
-  const auto& table = a_row1 ? TileTable<true>::table : TileTable<false>::table;
   const int64_t col_blocks = (n + 63) / 64;
   // Work items: (column block, row tile). Column blocks outermost, so the row tiles that
   // share a B panel run one after another on a thread.
@@ -186,8 +195,8 @@ void builtin_gemm(int64_t m, int64_t n, int64_t depth, const float* a, int64_t a
         for (int64_t j = 0; j < cols; ++j) c[(i0 + i) * c_row + (j0 + j) * c_col] = 0.0f;
       return;
     }
-    table[blk.nv][rows](depth, a + i0 * a_row, a_row, a_depth, b + j0, ldb, last, static_cast<int>(cols),
-                        c + i0 * c_row + j0 * c_col, c_row, c_col);
+    table[blk.nv][rows](depth, A, i0, b + j0, ldb, last, static_cast<int>(cols), c + i0 * c_row + j0 * c_col, c_row,
+                        c_col);
   };
   const bool threaded = !omp_in_parallel() && omp_get_max_threads() > 1 && items > 1;
   if (!threaded) {
@@ -203,11 +212,34 @@ void builtin_gemm(int64_t m, int64_t n, int64_t depth, const float* a, int64_t a
   }
 }
 
+}  // namespace
+
+void builtin_gemm(int64_t m, int64_t n, int64_t depth, const float* a, int64_t a_row, int64_t a_depth,
+                  const float* b, int64_t ldb, float* c, int64_t c_row, int64_t c_col) {
+  const AOperand A{a, a_row, a_depth, nullptr, nullptr};
+  if (a_row == 1)
+    run_tiles(TileTable<AMode::Row1>::table, m, n, depth, A, b, ldb, c, c_row, c_col);
+  else
+    run_tiles(TileTable<AMode::Strided>::table, m, n, depth, A, b, ldb, c, c_row, c_col);
+}
+
+void builtin_gemm_gathered(int64_t m, int64_t n, int64_t depth, const float* a, const int64_t* row_offsets,
+                           const int64_t* depth_offsets, const float* b, int64_t ldb, float* c, int64_t c_row,
+                           int64_t c_col) {
+  const AOperand A{a, 0, 0, row_offsets, depth_offsets};
+  run_tiles(TileTable<AMode::Tables>::table, m, n, depth, A, b, ldb, c, c_row, c_col);
+}
+
 #else  // no AVX-512: the layers never call it
 
 void builtin_gemm(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t,
                   int64_t) {
   MC_CHECK(false, ValueError, "builtin_gemm: " << kNotBuilt);
+}
+
+void builtin_gemm_gathered(int64_t, int64_t, int64_t, const float*, const int64_t*, const int64_t*, const float*,
+                           int64_t, float*, int64_t, int64_t) {
+  MC_CHECK(false, ValueError, "builtin_gemm_gathered: " << kNotBuilt);
 }
 
 #endif

@@ -14,8 +14,8 @@
 
 namespace mc {
 
-// The matrix product behind conv2d and affine (dense layers, their compressed forms while
-// dense, the PTB softmax): OpenBLAS's sgemm or the builtin kernel below. The default is builtin
+// The matrix product behind conv2d and affine (dense layers, the PTB softmax, and compressed
+// layers' products through their dense Â): OpenBLAS's sgemm or the builtin kernel below. The default is builtin
 // where it is compiled; the environment variable MATCOMP_GEMM=openblas|builtin overrides it for
 // a process (read once; the older MATCOMP_CONV_GEMM, which chose the convolutions' only, is
 // refused with a message), and set_layer_gemm for the rest of it (tests and benchmarks
@@ -39,5 +39,15 @@ const char* layer_gemm_name(LayerGemm g);
 // then added in order.
 void builtin_gemm(int64_t m, int64_t n, int64_t depth, const float* a, int64_t a_row, int64_t a_depth,
                   const float* b, int64_t ldb, float* c, int64_t c_row, int64_t c_col);
+
+// The same product with A gathered through two offset tables, so that a convolution's
+// windows are read where they lie in a padded input instead of being copied into columns:
+//   A(i, d) = a[row_offsets[i] + depth_offsets[d]]
+// (row i an output pixel, row_offsets[i] its window's corner; d a tap (kh, kw, c),
+// depth_offsets[d] its place from the corner; or the two swapped for dW). Same tiles, same
+// order of sums as builtin_gemm.
+void builtin_gemm_gathered(int64_t m, int64_t n, int64_t depth, const float* a, const int64_t* row_offsets,
+                           const int64_t* depth_offsets, const float* b, int64_t ldb, float* c, int64_t c_row,
+                           int64_t c_col);
 
 }  // namespace mc

@@ -16,6 +16,7 @@
 
 #include "matcomp/autograd/ops.h"
 #include "matcomp/core/parallel.h"
+#include "matcomp/core/rng.h"
 #include "matcomp/layers/conv2d_op.h"
 #include "matcomp/layers/affine_op.h"
 #include "matcomp/layers/conv2d_pool_op.h"
@@ -85,6 +86,34 @@ TEST(BuiltinGemm, MatchesDoublePrecisionOnEveryTileShape) {
                 << "m " << m << " n " << n << " depth " << depth << (a_row_major ? " A rows" : " A columns")
                 << (c_transposed ? ", C transposed" : "");
           }
+}
+
+// The gathered form reads A(i, d) = a[rows[i] + depths[d]]: on random (shuffled, repeating)
+// tables it gives the same bits as builtin_gemm on that A written out, over the tile shapes.
+TEST(BuiltinGemm, GatheredEqualsTheWrittenOutMatrix) {
+  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin product needs an AVX-512 build (MATCOMP_NATIVE=ON)";
+  const int64_t source_floats = 997;
+  const Tensor source = randn({source_floats}, 30);
+  Rng rng(31);
+  for (int64_t n : {1, 17, 48, 64, 65, 130})
+    for (int64_t m : {1, 5, 6, 7, 12, 13, 25})
+      for (int64_t depth : {1, 128, 129, 300}) {
+        std::vector<int64_t> rows(static_cast<size_t>(m)), depths(static_cast<size_t>(depth));
+        for (auto& r : rows) r = static_cast<int64_t>(rng.below(source_floats / 2));
+        for (auto& d : depths) d = static_cast<int64_t>(rng.below(source_floats / 2));
+        std::vector<float> a(static_cast<size_t>(m * depth));
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t d = 0; d < depth; ++d) a[i * depth + d] = source.data()[rows[i] + depths[d]];
+        const Tensor b = randn({depth * n}, static_cast<uint64_t>(40 + m + n + depth));
+        for (bool c_transposed : {false, true}) {
+          const int64_t c_row = c_transposed ? 1 : n, c_col = c_transposed ? m : 1;
+          std::vector<float> want(static_cast<size_t>(m * n)), got(want.size(), kGuard);
+          builtin_gemm(m, n, depth, a.data(), depth, 1, b.data(), n, want.data(), c_row, c_col);
+          builtin_gemm_gathered(m, n, depth, source.data(), rows.data(), depths.data(), b.data(), n, got.data(), c_row,
+                                c_col);
+          EXPECT_EQ(got, want) << "m " << m << " n " << n << " depth " << depth << (c_transposed ? ", C transposed" : "");
+        }
+      }
 }
 
 TEST(BuiltinGemm, SameBitsForAnyThreadCount) {
