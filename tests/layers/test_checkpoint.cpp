@@ -87,14 +87,7 @@ struct TrainingRun {
   }
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const IoError& e) {
-    return e.what();
-  }
-  return "(no IoError)";
-}
+std::string error_of(const std::function<void()>& f) { return mc::testing::error_message<IoError>(f, "(no IoError)"); }
 
 class TinyDense : public Module {
  public:

@@ -46,14 +46,7 @@ std::string write_small_checkpoint(const std::string& path) {
   return read_file(path);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const IoError& e) {
-    return e.what();
-  }
-  return "(no IoError)";
-}
+std::string error_of(const std::function<void()>& f) { return mc::testing::error_message<IoError>(f, "(no IoError)"); }
 
 // A safetensors file from a header and a data section, as a hand-made (or hostile) writer would.
 std::string assemble(const nlohmann::json& header, const std::string& data) {

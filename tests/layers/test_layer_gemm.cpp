@@ -161,14 +161,7 @@ struct ScopedEnv {
   ~ScopedEnv() { before ? ::setenv(name.c_str(), before->c_str(), 1) : ::unsetenv(name.c_str()); }
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ValueError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& f) { return mc::testing::error_message<ValueError>(f, ""); }
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include "matcomp/autograd/gradcheck.h"
@@ -45,6 +46,18 @@ inline std::string python_with_numpy() {
   for (const char* candidate : {"python3", "/usr/bin/python3"})
     if (std::system((std::string(candidate) + " -c 'import numpy, zlib' > /dev/null 2>&1").c_str()) == 0) return candidate;
   return "";
+}
+
+// The message of the E that f throws, or `if_none` when it throws none (another exception
+// type passes through and fails the test).
+template <class E>
+std::string error_message(const std::function<void()>& f, const std::string& if_none) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return if_none;
 }
 
 }  // namespace mc::testing
