@@ -1,26 +1,11 @@
 // add, sub, mul, div with broadcasting; neg, scale, add_scalar. Gradients of broadcast
 // inputs are summed back to the input's shape by sum_to_shape().
 #include "matcomp/autograd/broadcast.h"
+#include "matcomp/autograd/elementwise_map.h"
 #include "matcomp/autograd/node.h"
 #include "matcomp/autograd/ops.h"
 
 namespace mc {
-
-namespace {
-
-// out[i] = f(x[i])
-template <typename F>
-Tensor map(const Tensor& x, F f) {
-  Tensor out = Tensor::empty(x.shape());
-  const float* px = x.data();
-  float* po = out.data();
-  const int64_t n = x.numel();
-#pragma omp parallel for simd if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) po[i] = f(px[i]);
-  return out;
-}
-
-}  // namespace
 
 Var add(const Var& a, const Var& b) {
   Tensor out = broadcast_binary(a.value(), b.value(), [](float x, float y) { return x + y; });
@@ -33,7 +18,7 @@ Var sub(const Var& a, const Var& b) {
   Tensor out = broadcast_binary(a.value(), b.value(), [](float x, float y) { return x - y; });
   return record("sub", std::move(out), {a, b}, [sa = a.shape(), sb = b.shape()](const Grads& g, const Needs& need) {
     Tensor gb;
-    if (need[1]) gb = sum_to_shape(map(g[0], [](float v) { return -v; }), sb);
+    if (need[1]) gb = sum_to_shape(elementwise_map(g[0], [](float v) { return -v; }), sb);
     return Grads{need[0] ? sum_to_shape(g[0], sa) : Tensor(), gb};
   });
 }
@@ -69,14 +54,14 @@ Var div(const Var& a, const Var& b) {
 Var neg(const Var& x) { return scale(x, -1.0f); }
 
 Var scale(const Var& x, float factor) {
-  Tensor out = map(x.value(), [factor](float v) { return v * factor; });
+  Tensor out = elementwise_map(x.value(), [factor](float v) { return v * factor; });
   return record("scale", std::move(out), {x}, [factor](const Grads& g, const Needs&) {
-    return Grads{map(g[0], [factor](float v) { return v * factor; })};
+    return Grads{elementwise_map(g[0], [factor](float v) { return v * factor; })};
   });
 }
 
 Var add_scalar(const Var& x, float value) {
-  Tensor out = map(x.value(), [value](float v) { return v + value; });
+  Tensor out = elementwise_map(x.value(), [value](float v) { return v + value; });
   return record("add_scalar", std::move(out), {x}, [](const Grads& g, const Needs&) { return Grads{g[0]}; });
 }
 

@@ -2,23 +2,13 @@
 // derivative cheapest (relu: output sign; tanh, sigmoid, exp: output; log: input).
 #include <cmath>
 
+#include "matcomp/autograd/elementwise_map.h"
 #include "matcomp/autograd/node.h"
 #include "matcomp/autograd/ops.h"
 
 namespace mc {
 
 namespace {
-
-template <typename F>
-Tensor map(const Tensor& x, F f) {
-  Tensor out = Tensor::empty(x.shape());
-  const float* px = x.data();
-  float* po = out.data();
-  const int64_t n = x.numel();
-#pragma omp parallel for simd if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) po[i] = f(px[i]);
-  return out;
-}
 
 // out[i] = f(g[i], s[i])
 template <typename F>
@@ -36,7 +26,7 @@ Tensor zip(const Tensor& g, const Tensor& s, F f) {
 // One unary op whose backward is g * derivative(saved), saved being the input or the output.
 template <typename Forward, typename Derivative>
 Var unary(const char* name, const Var& x, bool save_output, Forward forward, Derivative derivative) {
-  Tensor out = map(x.value(), forward);
+  Tensor out = elementwise_map(x.value(), forward);
   SavedTensor saved(save_output ? out : x.value(), name);
   return record(name, std::move(out), {x}, [saved, derivative](const Grads& g, const Needs&) {
     return Grads{zip(g[0], saved.get(), [derivative](float gv, float sv) { return gv * derivative(sv); })};

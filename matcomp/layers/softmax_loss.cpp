@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "matcomp/autograd/node.h"
+#include "matcomp/autograd/softmax_cross_entropy_node.h"
 #include "matcomp/core/error.h"
 #include "matcomp/layers/fast_math.h"
 
@@ -11,13 +11,8 @@ namespace mc {
 
 Var fast_softmax_cross_entropy(const Var& logits, const std::vector<int32_t>& labels) {
   const Tensor& z = logits.value();
-  MC_CHECK(z.dim() == 2 && z.numel() > 0, ShapeError, "softmax cross-entropy needs logits (n, classes), got " << to_string(z.shape()));
+  check_softmax_cross_entropy_args("softmax cross-entropy", z, labels);
   const int64_t n = z.size(0), c = z.size(1);
-  MC_CHECK(static_cast<int64_t>(labels.size()) == n, ShapeError,
-           "softmax cross-entropy: " << labels.size() << " labels for logits " << to_string(z.shape()));
-  for (int64_t i = 0; i < n; ++i)
-    MC_CHECK(labels[static_cast<size_t>(i)] >= 0 && labels[static_cast<size_t>(i)] < c, ValueError,
-             "softmax cross-entropy: label " << labels[static_cast<size_t>(i)] << " at row " << i << " is outside [0, " << c << ")");
   Tensor probs = Tensor::empty(z.shape());  // (n, c)
   double total = 0;
 #pragma omp parallel for reduction(+ : total) if (n * c > 65536)
@@ -38,23 +33,7 @@ Var fast_softmax_cross_entropy(const Var& logits, const std::vector<int32_t>& la
     for (int64_t j = 0; j < c; ++j) p[j] *= inv;
     total += std::log(static_cast<double>(s)) + mx - row[labels[static_cast<size_t>(i)]];
   }
-  Tensor loss = Tensor::scalar(static_cast<float>(total / static_cast<double>(n)));
-  // d loss / d z = (p - onehot(label)) / n
-  return record("softmax_cross_entropy", std::move(loss), {logits},
-                [saved = SavedTensor(probs, "softmax_cross_entropy"), labels, n, c](const Grads& g, const Needs&) {
-                  const Tensor& p = saved.get();
-                  Tensor gz = Tensor::empty(p.shape());
-                  const float k = g[0].item() / static_cast<float>(n);
-#pragma omp parallel for if (n * c > 65536)
-                  for (int64_t i = 0; i < n; ++i) {
-                    const float* pi = p.data() + i * c;
-                    float* gi = gz.data() + i * c;
-#pragma omp simd
-                    for (int64_t j = 0; j < c; ++j) gi[j] = pi[j] * k;
-                    gi[labels[static_cast<size_t>(i)]] -= k;
-                  }
-                  return Grads{gz};
-                });
+  return record_softmax_cross_entropy(logits, std::move(probs), total / static_cast<double>(n), labels);
 }
 
 }  // namespace mc

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "matcomp/autograd/broadcast.h"
 #include "matcomp/autograd/node.h"
@@ -120,6 +121,12 @@ TEST(Ops, BadLabelsAndIdsAreNamed) {
   Var logits(Tensor::zeros({2, 3}));
   EXPECT_THROW(mc::softmax_cross_entropy(logits, {0, 3}), mc::ValueError);
   EXPECT_THROW(mc::softmax_cross_entropy(logits, {0}), mc::ShapeError);
+  try {
+    mc::softmax_cross_entropy(logits, {-1, 0});
+    ADD_FAILURE() << "a negative label was taken";
+  } catch (const mc::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("label -1 at row 0 is outside [0, 3)"), std::string::npos) << e.what();
+  }
   Var table(Tensor::zeros({4, 2}));
   EXPECT_THROW(mc::embedding(table, {1, 4}), mc::ValueError);
 }
