@@ -7,7 +7,6 @@
 // Bad flags and settings (a rank larger than dense, a flag of another method) print one line on
 // stderr and exit with code 2 (usage); unreadable or malformed files exit with code 1.
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -38,16 +37,6 @@ struct Flags {
   int threads = 0;
   uint64_t seed = 0;
 };
-
-double rel_error(const mc::Tensor& a, const mc::Tensor& approx) {
-  double diff = 0, norm = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double d = static_cast<double>(a.data()[i]) - approx.data()[i];
-    diff += d * d;
-    norm += static_cast<double>(a.data()[i]) * a.data()[i];
-  }
-  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
-}
 
 void refuse(bool cond, const std::string& message) {
   if (cond) throw mc::ValueError(message);
@@ -107,7 +96,7 @@ int run_omp(const Flags& f, const mc::Tensor& a) {
       const float* atom = d.data() + static_cast<int64_t>(x.col[static_cast<size_t>(e)]) * d.size(1);
       for (int64_t j = 0; j < a.size(1); ++j) approx.data()[i * a.size(1) + j] += v * atom[j];
     }
-  const double err = rel_error(a, approx);
+  const double err = mc::relative_error(a, approx);
   // Codes only: the dictionary is given, not stored with them.
   const int64_t bits = x.nnz() * (32 + mc::index_bits(d.size(0)));
   const nlohmann::json settings = {{"nnz", *f.nnz}, {"atoms", d.size(0)}};

@@ -1,7 +1,5 @@
 #include "matcomp/compression/compressed_matrix.h"
 
-#include <cmath>
-
 #include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
 #include "matcomp/layers/affine_op.h"
@@ -45,14 +43,7 @@ void CompressedMatrix::dense_product_backward(const Tensor& x, const Tensor& den
 double CompressedMatrix::relative_error(const Tensor& a) const {
   MC_CHECK(a.dim() == 2 && a.size(0) == rows() && a.size(1) == cols(), ShapeError,
            "relative_error: A " << to_string(a.shape()) << " vs a " << rows() << "x" << cols() << " " << method());
-  const Tensor approx = materialize();
-  double diff = 0, norm = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double d = static_cast<double>(a.data()[i]) - approx.data()[i];
-    diff += d * d;
-    norm += static_cast<double>(a.data()[i]) * a.data()[i];
-  }
-  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+  return mc::relative_error(a, materialize());
 }
 
 }  // namespace mc

@@ -1,6 +1,7 @@
 #include "matcomp/core/tensor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -195,6 +196,18 @@ Tensor transpose_2d(const Tensor& x) {
       for (int64_t i = i0; i < std::min(m, i0 + kBlock); ++i)
         for (int64_t j = j0; j < std::min(n, j0 + kBlock); ++j) po[j * m + i] = px[i * n + j];
   return out;
+}
+
+double relative_error(const Tensor& a, const Tensor& approx) {
+  MC_CHECK(a.shape() == approx.shape(), ShapeError,
+           "relative_error: " << to_string(a.shape()) << " against an approximation " << to_string(approx.shape()));
+  double diff = 0, norm = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const double d = static_cast<double>(a.data()[i]) - approx.data()[i];
+    diff += d * d;
+    norm += static_cast<double>(a.data()[i]) * a.data()[i];
+  }
+  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
 }
 
 }  // namespace mc

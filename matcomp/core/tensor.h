@@ -69,4 +69,8 @@ class Tensor {
 // (m, n) -> a new (n, m) tensor, blocked for the caches.
 Tensor transpose_2d(const Tensor& x);
 
+// ||a - approx||_F / ||a||_F, summed in double precision (||a - approx||_F where a is all
+// zeros). ShapeError unless the two have the same shape.
+double relative_error(const Tensor& a, const Tensor& approx);
+
 }  // namespace mc

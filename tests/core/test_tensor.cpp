@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "matcomp/core/error.h"
 #include "matcomp/core/tensor.h"
 
@@ -54,4 +56,14 @@ TEST(Tensor, BadViewsNameTheShapes) {
 TEST(Tensor, DataIsAligned) {
   Tensor t = Tensor::empty({7, 13});
   EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data()) % 64, 0u);
+}
+
+TEST(Tensor, RelativeErrorIsTheFrobeniusRatio) {
+  const Tensor a = Tensor::from({2, 2}, {3, 0, 0, 4});       // ||a|| = 5
+  const Tensor approx = Tensor::from({2, 2}, {3, 1, 0, 4});  // ||a - approx|| = 1
+  EXPECT_DOUBLE_EQ(mc::relative_error(a, approx), 0.2);
+  EXPECT_DOUBLE_EQ(mc::relative_error(a, a), 0.0);
+  // Against all zeros there is nothing to divide by: the absolute error.
+  EXPECT_DOUBLE_EQ(mc::relative_error(Tensor::zeros({2, 2}), approx), std::sqrt(26.0));
+  EXPECT_THROW((void)mc::relative_error(a, Tensor::zeros({4})), mc::ShapeError);
 }
