@@ -9,6 +9,7 @@
 #include "matcomp/core/error.h"
 #include "matcomp/layers/affine_op.h"
 #include "matcomp/layers/fast_math.h"
+#include "matcomp/layers/layer_gemm.h"
 
 namespace mc {
 
@@ -95,11 +96,18 @@ std::vector<Var> lstm_sequence(const Var& x, const Var& w, const Var& b, const V
   const float* W = w.value().data();
   const float* Wh = W + in * G4;  // recurrent rows of W
 
-  // act (T, B, 4H): pre-activations, then activations. Starts as the bias in every row, then
-  // += x Wx for all T steps in one sgemm.
+  // The layers' product (layer_gemm.h) for every product here, forward and backward alike.
+  const bool builtin = layer_gemm() == LayerGemm::Builtin;
+
+  // act (T, B, 4H): pre-activations, then activations. x Wx + b for all T steps in one product
+  // (affine's: the bias, then the product added to it).
   Tensor act = Tensor::empty({T, B, G4});
-  for (int64_t r = 0; r < T * B; ++r) std::memcpy(act.data() + r * G4, b.value().data(), sizeof(float) * G4);
-  if (in > 0) sgemm_raw(Trans::No, Trans::No, T * B, G4, in, 1.0f, x.value().data(), in, W, G4, 1.0f, act.data(), G4);
+  if (in > 0) {
+    Tensor act_rows = act.view({T * B, G4});
+    affine_forward(x.value().view({T * B, in}), w.value().rows(0, in), &b.value(), act_rows);
+  } else {
+    for (int64_t r = 0; r < T * B; ++r) std::memcpy(act.data() + r * G4, b.value().data(), sizeof(float) * G4);
+  }
 
   // hs, cs (T + 1, B, H): row block 0 is the initial state, block t + 1 the state after step t.
   Tensor hs = Tensor::empty({T + 1, B, H});
@@ -107,10 +115,18 @@ std::vector<Var> lstm_sequence(const Var& x, const Var& w, const Var& b, const V
   Tensor tcs = Tensor::empty({T, B, H});  // tanh(c_t), kept for backward
   std::memcpy(hs.data(), h0.value().data(), sizeof(float) * B * H);
   std::memcpy(cs.data(), c0.value().data(), sizeof(float) * B * H);
+  Tensor recurrent = builtin ? Tensor::empty({B, G4}) : Tensor();  // the builtin product overwrites
   for (int64_t t = 0; t < T; ++t) {
     float* g = act.data() + t * B * G4;
     // g (B, 4H) += h_{t-1} (B, H) Wh (H, 4H)
-    sgemm_raw(Trans::No, Trans::No, B, G4, H, 1.0f, hs.data() + t * B * H, H, Wh, G4, 1.0f, g, G4);
+    if (builtin) {
+      builtin_gemm(B, G4, H, hs.data() + t * B * H, H, 1, Wh, G4, recurrent.data(), G4, 1);
+      const float* r = recurrent.data();
+#pragma omp simd
+      for (int64_t k = 0; k < B * G4; ++k) g[k] += r[k];
+    } else {
+      sgemm_raw(Trans::No, Trans::No, B, G4, H, 1.0f, hs.data() + t * B * H, H, Wh, G4, 1.0f, g, G4);
+    }
     cell_forward(g, cs.data() + t * B * H, cs.data() + (t + 1) * B * H, tcs.data() + t * B * H,
                  hs.data() + (t + 1) * B * H, B, H);
   }
@@ -121,9 +137,13 @@ std::vector<Var> lstm_sequence(const Var& x, const Var& w, const Var& b, const V
   auto rule = [sx = SavedTensor(x.value(), "lstm"), sw = SavedTensor(w.value(), "lstm"),
                sact = SavedTensor(act, "lstm"), shs = SavedTensor(hs, "lstm"), scs = SavedTensor(cs, "lstm"),
                stc = SavedTensor(tcs, "lstm"),
-               T = T, B = B, in = in, H = H, G4](const Grads& g, const Needs& need) {
+               T = T, B = B, in = in, H = H, G4, builtin](const Grads& g, const Needs& need) {
     const float* W = sw.get().data();
     const float* Wh = W + in * G4;
+    // The builtin product reads its right operand row-major, so W^T (4H, in + H) is formed once
+    // (at most a few hundred KB) and serves dx (its first in columns) and every step's dh (the rest).
+    const Tensor wt = builtin ? transpose_2d(sw.get()) : Tensor();
+    const int64_t ldwt = in + H;
     const float* act = sact.get().data();
     const float* hs = shs.get().data();
     const float* cs = scs.get().data();
@@ -145,7 +165,10 @@ std::vector<Var> lstm_sequence(const Var& x, const Var& w, const Var& b, const V
       cell_backward(act + t * B * G4, cs + t * B * H, tcs + t * B * H, dht, dc.data(), dgt, B, H);
       if (t > 0 || need[3]) {
         // dh_{t-1} (B, H) = dg_t (B, 4H) Wh^T (4H, H)
-        sgemm_raw(Trans::No, Trans::Yes, B, H, G4, 1.0f, dgt, G4, Wh, G4, 0.0f, dh_step.data(), H);
+        if (builtin)
+          builtin_gemm(B, H, G4, dgt, G4, 1, wt.data() + in, ldwt, dh_step.data(), H, 1);
+        else
+          sgemm_raw(Trans::No, Trans::Yes, B, H, G4, 1.0f, dgt, G4, Wh, G4, 0.0f, dh_step.data(), H);
         std::swap(dh, dh_step);
       }
     }
@@ -154,13 +177,22 @@ std::vector<Var> lstm_sequence(const Var& x, const Var& w, const Var& b, const V
     if (need[0]) {
       // dx (TB, in) = dg (TB, 4H) Wx^T (4H, in)
       grads[0] = Tensor::empty({T, B, in});
-      if (in > 0) sgemm_raw(Trans::No, Trans::Yes, n, in, G4, 1.0f, dg.data(), G4, W, G4, 0.0f, grads[0].data(), in);
+      if (in > 0 && builtin)
+        builtin_gemm(n, in, G4, dg.data(), G4, 1, wt.data(), ldwt, grads[0].data(), in, 1);
+      else if (in > 0)
+        sgemm_raw(Trans::No, Trans::Yes, n, in, G4, 1.0f, dg.data(), G4, W, G4, 0.0f, grads[0].data(), in);
     }
     if (need[1]) {
       // dWx (in, 4H) = x^T (in, TB) dg (TB, 4H);  dWh (H, 4H) = h_{t-1}^T (H, TB) dg
       Tensor dw = Tensor::empty({in + H, G4});
-      if (in > 0) sgemm_raw(Trans::Yes, Trans::No, in, G4, n, 1.0f, sx.get().data(), in, dg.data(), G4, 0.0f, dw.data(), G4);
-      sgemm_raw(Trans::Yes, Trans::No, H, G4, n, 1.0f, hs, H, dg.data(), G4, 0.0f, dw.data() + in * G4, G4);
+      if (builtin) {  // x and h read as A^T through their strides
+        if (in > 0) builtin_gemm(in, G4, n, sx.get().data(), 1, in, dg.data(), G4, dw.data(), G4, 1);
+        builtin_gemm(H, G4, n, hs, 1, H, dg.data(), G4, dw.data() + in * G4, G4, 1);
+      } else {
+        if (in > 0)
+          sgemm_raw(Trans::Yes, Trans::No, in, G4, n, 1.0f, sx.get().data(), in, dg.data(), G4, 0.0f, dw.data(), G4);
+        sgemm_raw(Trans::Yes, Trans::No, H, G4, n, 1.0f, hs, H, dg.data(), G4, 0.0f, dw.data() + in * G4, G4);
+      }
       grads[1] = std::move(dw);
     }
     if (need[2]) grads[2] = column_sums(dg.view({n, G4}));  // db (4H) from dg (TB, 4H)

@@ -1,8 +1,8 @@
 // The layers' builtin matrix product (layer_gemm.h) against a double-precision product on
 // every tile shape it dispatches (row and column tails, masked last vectors, depth blocks,
 // both A orientations, row-major and transposed stores); the convolution and affine ops on
-// both products (builtin and OpenBLAS) against each other and numerical gradients; and the
-// MATCOMP_GEMM variable's parsing.
+// both products (builtin and OpenBLAS) against each other and numerical gradients, the fused
+// LSTM likewise; and the MATCOMP_GEMM variable's parsing.
 #include "matcomp/layers/layer_gemm.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +20,7 @@
 #include "matcomp/layers/conv2d_op.h"
 #include "matcomp/layers/affine_op.h"
 #include "matcomp/layers/conv2d_pool_op.h"
+#include "matcomp/layers/lstm_op.h"
 #include "test_layers_util.h"
 
 using namespace mc;
@@ -277,4 +278,40 @@ TEST(LayerGemm, AffineOnBothProducts) {
   if (results.size() < 2) return;
   for (size_t i = 0; i < results[0].size(); ++i)
     EXPECT_LT(mc::testing::max_abs_diff(results[1][i], results[0][i]), 1e-4f) << "output " << i << " (y, dx, dW, db)";
+}
+
+// The fused LSTM's products (input part, each step's recurrent part, dh through time, dx, dW)
+// on both products: gradient checks on each, and the same outputs and gradients on a shape
+// wide enough to take several column blocks and row tiles (4H = 80, T B = 21 rows).
+TEST(LayerGemm, LstmOnBothProducts) {
+  const int64_t T = 7, B = 3, in = 11, H = 20;
+  const std::vector<Tensor> inputs{randn({T, B, in}, 230), randn({in + H, 4 * H}, 231, 0.3f), randn({4 * H}, 232, 0.3f),
+                                   randn({B, H}, 233, 0.5f), randn({B, H}, 234, 0.5f)};
+  const Tensor gout = randn({T, B, H}, 235), gh = randn({B, H}, 236);
+  std::vector<std::vector<Tensor>> results;
+  for (LayerGemm g : available_gemms()) {
+    SCOPED_TRACE(layer_gemm_name(g));
+    UseGemm use(g);
+    mc::testing::expect_gradients_match(
+        [](const std::vector<Var>& v) {
+          auto r = lstm_sequence(v[0], v[1], v[2], v[3], v[4]);
+          return add(sum(r[0]), sum(mul(r[2], r[2])));
+        },
+        {randn({3, 2, 4}, 237), randn({4 + 5, 20}, 238, 0.4f), randn({20}, 239, 0.3f), randn({2, 5}, 240, 0.5f),
+         randn({2, 5}, 241, 0.5f)});
+    std::vector<Var> v;
+    for (const Tensor& t : inputs) v.emplace_back(t.clone(), true);
+    auto r = lstm_sequence(v[0], v[1], v[2], v[3], v[4]);
+    Var loss = add(sum(mul(r[0], Var(gout))), sum(mul(r[1], Var(gh))));
+    loss.backward();
+    std::vector<Tensor> all{r[0].value().clone(), r[2].value().clone()};
+    for (Var& x : v) all.push_back(x.grad());
+    results.push_back(all);
+  }
+  if (results.size() < 2) return;
+  const char* names[] = {"outputs", "final c", "dx", "dW", "db", "dh0", "dc0"};
+  for (size_t i = 0; i < results[0].size(); ++i) {
+    ASSERT_TRUE(results[0][i].defined() && results[1][i].defined()) << names[i];
+    EXPECT_LT(mc::testing::max_abs_diff(results[1][i], results[0][i]), 1e-4f) << names[i];
+  }
 }
