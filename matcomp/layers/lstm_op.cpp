@@ -102,12 +102,11 @@ std::vector<Var> lstm_sequence(const Var& x, const Var& w, const Var& b, const V
   // act (T, B, 4H): pre-activations, then activations. x Wx + b for all T steps in one product
   // (affine's: the bias, then the product added to it).
   Tensor act = Tensor::empty({T, B, G4});
-  if (in > 0) {
-    Tensor act_rows = act.view({T * B, G4});
+  Tensor act_rows = act.view({T * B, G4});
+  if (in > 0)
     affine_forward(x.value().view({T * B, in}), w.value().rows(0, in), &b.value(), act_rows);
-  } else {
-    for (int64_t r = 0; r < T * B; ++r) std::memcpy(act.data() + r * G4, b.value().data(), sizeof(float) * G4);
-  }
+  else  // no input features: the pre-activations start from the bias alone
+    fill_rows(b.value(), act_rows);
 
   // hs, cs (T + 1, B, H): row block 0 is the initial state, block t + 1 the state after step t.
   Tensor hs = Tensor::empty({T + 1, B, H});

@@ -25,8 +25,8 @@ LstmInputs make_inputs(int64_t T, int64_t B, int64_t in, int64_t H, uint64_t see
 }
 
 // Fused and composed on the same inputs: outputs, final states and all five gradients.
-TEST(LstmOp, FusedEqualsComposed) {
-  const LstmInputs in = make_inputs(5, 3, 4, 6, 10);
+void expect_fused_equals_composed(int64_t input_features) {
+  const LstmInputs in = make_inputs(5, 3, input_features, 6, 10);
   const Tensor gout = randn({5, 3, 6}, 20), gh = randn({3, 6}, 21), gc = randn({3, 6}, 22);
   std::vector<std::vector<Tensor>> results;
   for (int which = 0; which < 2; ++which) {
@@ -45,6 +45,11 @@ TEST(LstmOp, FusedEqualsComposed) {
     EXPECT_LT(max_abs_diff(results[0][i], results[1][i]), 1e-5f) << names[i];
   }
 }
+
+TEST(LstmOp, FusedEqualsComposed) { expect_fused_equals_composed(4); }
+
+// No input features: the gates start from the bias alone and only the recurrence drives them.
+TEST(LstmOp, FusedEqualsComposedWithoutInputs) { expect_fused_equals_composed(0); }
 
 // Only the outputs used (the usual case: final states feed the next window, detached).
 TEST(LstmOp, GradcheckOutputsOnly) {
