@@ -75,6 +75,11 @@ struct SweepOptions {
 // scores).
 std::vector<std::string> all_methods();
 
+// Where a branch keeps its log, checkpoint, model and result: out_dir/branches/<id>.
+std::string branch_dir(const std::string& out_dir, const std::string& id);
+// Whether a method prunes (its window ends at the final sparsity, not when alpha reaches 0).
+bool is_prune(const std::string& method);
+
 // The branch of a run with a method per layer (--layers 'local3=lowrank:0.25,local4=kmeans:0.1').
 inline constexpr const char* kMixed = "mixed";
 struct LayerMethod {
@@ -97,7 +102,7 @@ nlohmann::json sweep_fingerprint(const ExperimentTask& task, const SweepOptions&
 // results.csv and the plots from every finished branch found in out_dir.
 void run_sweep(ExperimentTask& task, const SweepOptions& options);
 
-// Rewrites results.csv and the plots from out_dir/branches/*/result.json, and prints the
+// Rewrites results.csv and the plots from out_dir/branches/*/result.json (sweep_results.cpp), and prints the
 // results table on stdout; rows in the sweep's order (methods as in `methods`, empty: all).
 void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& preset,
                    const std::vector<std::string>& methods = {}, const plot::PlotSize& plot_size = {});
