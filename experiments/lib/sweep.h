@@ -102,8 +102,9 @@ nlohmann::json sweep_fingerprint(const ExperimentTask& task, const SweepOptions&
 // results.csv and the plots from every finished branch found in out_dir.
 void run_sweep(ExperimentTask& task, const SweepOptions& options);
 
-// Rewrites results.csv and the plots from out_dir/branches/*/result.json (sweep_results.cpp), and prints the
+// Rewrites results.csv and the plots from out_dir/branches/*/result.json, and prints the
 // results table on stdout; rows in the sweep's order (methods as in `methods`, empty: all).
+// Implemented in sweep_results.cpp.
 void write_results(const std::string& out_dir, const ExperimentTask& task, const Preset& preset,
                    const std::vector<std::string>& methods = {}, const plot::PlotSize& plot_size = {});
 
