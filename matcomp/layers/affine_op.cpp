@@ -12,17 +12,12 @@ namespace mc {
 
 namespace {
 
-// Products of the three rules below on the builtin kernel (layers/layer_gemm.h), whose B
+// Products of two of the rules below on the builtin kernel (layers/layer_gemm.h), whose B
 // operand must be row-major and whose A may have any strides.
 
 // y (n, out) = x (n, in) W (in, out), overwriting y
 void builtin_forward(const float* x, const float* w, float* y, int64_t n, int64_t in, int64_t out) {
   builtin_gemm(n, out, in, x, in, 1, w, out, y, out, 1);
-}
-
-// dW (in, out) = x^T dy: x read as A through its strides, no copy
-void builtin_weight_grad(const float* x, const float* dy, float* dw, int64_t n, int64_t in, int64_t out) {
-  builtin_gemm(in, out, n, x, 1, in, dy, out, dw, out, 1);
 }
 
 // dx (n, in) = dy W^T. W^T is not row-major, so the product runs transposed,
@@ -81,7 +76,7 @@ Var affine(const Var& x, const Var& w, const Var& b) {
                   if (need[1]) {  // dW (in, out) = x^T dy
                     grads[1] = Tensor::empty({in, out});
                     if (builtin)
-                      builtin_weight_grad(sx.get().data(), gy, grads[1].data(), n, in, out);
+                      builtin_gemm_at_b(n, in, out, sx.get().data(), gy, grads[1].data());  // dW (in, out) = x^T dy
                     else
                       sgemm_raw(Trans::Yes, Trans::No, in, out, n, 1.0f, sx.get().data(), in, gy, out, 0.0f,
                                 grads[1].data(), out);

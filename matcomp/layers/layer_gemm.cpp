@@ -244,4 +244,8 @@ void builtin_gemm_gathered(int64_t, int64_t, int64_t, const float*, const int64_
 
 #endif
 
+void builtin_gemm_at_b(int64_t m, int64_t k, int64_t n, const float* a, const float* b, float* c) {
+  builtin_gemm(k, n, m, a, 1, k, b, n, c, n, 1);  // A^T (i, d) = a[d * k + i]
+}
+
 }  // namespace mc

@@ -41,6 +41,10 @@ const char* layer_gemm_name(LayerGemm g);
 void builtin_gemm(int64_t m, int64_t n, int64_t depth, const float* a, int64_t a_row, int64_t a_depth,
                   const float* b, int64_t ldb, float* c, int64_t c_row, int64_t c_col);
 
+// C (k, n) = A^T B for row-major A (m, k) and B (m, n), C row-major: a weight gradient
+// (x^T dy), with A read through its strides as the left operand (no transposed copy).
+void builtin_gemm_at_b(int64_t m, int64_t k, int64_t n, const float* a, const float* b, float* c);
+
 // The same product with A gathered through two offset tables, so that a convolution's
 // windows are read where they lie in a padded input instead of being copied into columns:
 //   A(i, d) = a[row_offsets[i] + depth_offsets[d]]

@@ -99,8 +99,8 @@ std::vector<Var> lstm_sequence(const Var& x, const Var& w, const Var& b, const V
   // The layers' product (layer_gemm.h) for every product here, forward and backward alike.
   const bool builtin = layer_gemm() == LayerGemm::Builtin;
 
-  // act (T, B, 4H): pre-activations, then activations. x Wx + b for all T steps in one product
-  // (affine's: the bias, then the product added to it).
+  // act (T, B, 4H): pre-activations, then activations. x Wx + b for all T steps in one product,
+  // the dense layer's (affine_forward): the same sums, in the same order, on either product.
   Tensor act = Tensor::empty({T, B, G4});
   Tensor act_rows = act.view({T * B, G4});
   if (in > 0)
@@ -185,8 +185,8 @@ std::vector<Var> lstm_sequence(const Var& x, const Var& w, const Var& b, const V
       // dWx (in, 4H) = x^T (in, TB) dg (TB, 4H);  dWh (H, 4H) = h_{t-1}^T (H, TB) dg
       Tensor dw = Tensor::empty({in + H, G4});
       if (builtin) {  // x and h read as A^T through their strides
-        if (in > 0) builtin_gemm(in, G4, n, sx.get().data(), 1, in, dg.data(), G4, dw.data(), G4, 1);
-        builtin_gemm(H, G4, n, hs, 1, H, dg.data(), G4, dw.data() + in * G4, G4, 1);
+        if (in > 0) builtin_gemm_at_b(n, in, G4, sx.get().data(), dg.data(), dw.data());
+        builtin_gemm_at_b(n, H, G4, hs, dg.data(), dw.data() + in * G4);
       } else {
         if (in > 0)
           sgemm_raw(Trans::Yes, Trans::No, in, G4, n, 1.0f, sx.get().data(), in, dg.data(), G4, 0.0f, dw.data(), G4);

@@ -89,6 +89,28 @@ TEST(BuiltinGemm, MatchesDoublePrecisionOnEveryTileShape) {
           }
 }
 
+// A^T B for a row-major A (m, k): the weight gradients' form (x^T dy), against double
+// precision, with a k that leaves row tails and an m across the 128-step depth blocks.
+TEST(BuiltinGemm, TransposedLeftOperandMatchesDoublePrecision) {
+  if (!builtin_gemm_compiled()) GTEST_SKIP() << "the builtin product needs an AVX-512 build (MATCOMP_NATIVE=ON)";
+  const int64_t m = 200, k = 13, n = 70;
+  const Tensor a = randn({m, k}, 41), b = randn({m, n}, 42);
+  std::vector<float> c(static_cast<size_t>(k * n));
+  builtin_gemm_at_b(m, k, n, a.data(), b.data(), c.data());
+  double worst = 0;
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double exact = 0, scale = 0;
+      for (int64_t d = 0; d < m; ++d) {
+        const double t = static_cast<double>(a.data()[d * k + i]) * b.data()[d * n + j];
+        exact += t;
+        scale += std::fabs(t);
+      }
+      worst = std::max(worst, std::fabs(c[static_cast<size_t>(i * n + j)] - exact) / scale);
+    }
+  EXPECT_LT(worst, 1e-6);
+}
+
 // The gathered form reads A(i, d) = a[rows[i] + depths[d]]: on random (shuffled, repeating)
 // tables it gives the same bits as builtin_gemm on that A written out, over the tile shapes.
 TEST(BuiltinGemm, GatheredEqualsTheWrittenOutMatrix) {
