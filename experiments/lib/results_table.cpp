@@ -92,37 +92,7 @@ void write_results_csv(const std::string& path, const std::vector<nlohmann::json
   write_file_atomically(path, csv);
 }
 
-std::vector<nlohmann::json> read_results_csv(const std::string& path) {
-  const auto cells_of = [](const std::string& line) {
-    std::vector<std::string> cells(1);
-    for (char c : line) {
-      if (c == ',') cells.emplace_back();
-      else cells.back().push_back(c);
-    }
-    return cells;
-  };
-  std::istringstream in(read_file(path));
-  std::string line;
-  MC_CHECK(std::getline(in, line) && !line.empty(), IoError, path << ": no header line");
-  const std::vector<std::string> header = cells_of(line);
-  MC_CHECK(std::find(header.begin(), header.end(), "method") != header.end(), IoError, path << ": no 'method' column");
-  std::vector<nlohmann::json> rows;
-  for (int64_t number = 2; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    const std::vector<std::string> cells = cells_of(line);
-    MC_CHECK(cells.size() <= header.size(), IoError, path << ":" << number << ": more cells than the header has columns");
-    nlohmann::json row = nlohmann::json::object();
-    for (size_t i = 0; i < cells.size(); ++i) {
-      if (cells[i].empty()) continue;
-      char* end = nullptr;
-      const double v = std::strtod(cells[i].c_str(), &end);
-      if (end == cells[i].c_str() + cells[i].size()) row[header[i]] = v;
-      else row[header[i]] = cells[i];
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
+std::vector<nlohmann::json> read_results_csv(const std::string& path) { return RunLog::read_csv(path, "method"); }
 
 void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::json>& rows, const MetricPlots& style) {
   const std::string& metric = style.metric;

@@ -1,5 +1,6 @@
 #include "experiments/lib/run_log.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -63,6 +64,45 @@ std::vector<nlohmann::json> RunLog::read(const std::string& path) {
     }
   }
   return rows;
+}
+
+std::vector<nlohmann::json> RunLog::read_csv(const std::string& path, const std::string& required_column) {
+  const auto cells_of = [](const std::string& line) {
+    std::vector<std::string> cells(1);
+    for (char c : line) {
+      if (c == ',') cells.emplace_back();
+      else cells.back().push_back(c);
+    }
+    return cells;
+  };
+  std::istringstream in(read_file(path));
+  std::string line;
+  MC_CHECK(std::getline(in, line) && !line.empty(), IoError, path << ": no header line");
+  const std::vector<std::string> header = cells_of(line);
+  MC_CHECK(required_column.empty() || std::find(header.begin(), header.end(), required_column) != header.end(), IoError,
+           path << ": no '" << required_column << "' column");
+  std::vector<nlohmann::json> rows;
+  for (int64_t number = 2; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    const std::vector<std::string> cells = cells_of(line);
+    MC_CHECK(cells.size() <= header.size(), IoError, path << ":" << number << ": more cells than the header has columns");
+    nlohmann::json row = nlohmann::json::object();
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (cells[i].empty()) continue;
+      char* end = nullptr;
+      const double v = std::strtod(cells[i].c_str(), &end);
+      if (end == cells[i].c_str() + cells[i].size()) row[header[i]] = v;
+      else row[header[i]] = cells[i];
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::optional<std::vector<nlohmann::json>> RunLog::read_either(const std::string& prefix) {
+  if (std::filesystem::exists(prefix + ".jsonl")) return read(prefix + ".jsonl");
+  if (std::filesystem::exists(prefix + ".csv")) return read_csv(prefix + ".csv");
+  return std::nullopt;
 }
 
 void RunLog::rewrite(const std::vector<nlohmann::json>& rows) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,14 @@ class RunLog {
   void append(const nlohmann::json& row);
   // Reads back every row of a JSONL file (for plots and resumed sweeps).
   static std::vector<nlohmann::json> read(const std::string& jsonl_path);
+  // The rows of a CSV file with a header line (a log's, or results.csv): numeric cells as
+  // numbers, the others as strings, empty cells left out. IoError naming the file for a missing
+  // header, a header without `required_column` (when one is named) or a row with more cells
+  // than the header has columns.
+  static std::vector<nlohmann::json> read_csv(const std::string& csv_path, const std::string& required_column = "");
+  // The rows of the log written under `prefix`: <prefix>.jsonl, or <prefix>.csv where only that
+  // is kept (a published sweep keeps the CSV); nullopt where neither file exists.
+  static std::optional<std::vector<nlohmann::json>> read_either(const std::string& prefix);
 
  private:
   void rewrite(const std::vector<nlohmann::json>& rows);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "matcomp/compression/schedule.h"
 #include "experiments/lib/figure_files.h"
@@ -130,7 +131,14 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
     loss.series.push_back(smoothed_loss(rows, label, method, from));
     evaluated.series.push_back(evaluated_metric(rows, label, method, from, metric_name));
   };
-  if (fs::exists(out_dir + "/prefix/log.jsonl")) add(RunLog::read(out_dir + "/prefix/log.jsonl"), "shared prefix", "prefix", shown_from);
+  // The logs as JSONL, or as CSV in a published sweep (docs/results/ keeps only log.csv); a
+  // branch without either is left out of the figure, saying so.
+  const auto log_of = [&](const std::string& dir) {
+    std::optional<std::vector<nlohmann::json>> rows = RunLog::read_either(dir + "/log");
+    if (!rows) std::fprintf(stderr, "training curves: %s has no log.jsonl or log.csv: left out of the figure\n", dir.c_str());
+    return rows.value_or(std::vector<nlohmann::json>{});
+  };
+  if (fs::is_directory(out_dir + "/prefix")) add(log_of(out_dir + "/prefix"), "shared prefix", "prefix", shown_from);
   // The target ratio nearest 0.25 (on a log scale) among the finished branches.
   double shown_ratio = 0;
   bool pruned = false;
@@ -144,7 +152,7 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
     if (m != "none" && r["ratio"].get<double>() != shown_ratio) continue;
     pruned = pruned || is_prune(m) || m == kMixed;
     const std::string id = m == "none" ? "none" : Branch{m, r["ratio"].get<double>()}.id();
-    add(RunLog::read(branch_dir(out_dir, id) + "/log.jsonl"), m == "none" ? "uncompressed" : id, m, 0);
+    add(log_of(branch_dir(out_dir, id)), m == "none" ? "uncompressed" : id, m, 0);
   }
   const int64_t blend_end = BlendSchedule{p.begin_step, -1, p.frequency, p.alpha_decrement}.switch_step();
   const double window_end = static_cast<double>(std::max(blend_end, pruned ? p.prune_end_step : int64_t{0}));

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -148,6 +149,63 @@ TEST(EvalLog, LoggedAtTheRightStepsWithoutChangingTrainingAndEqualAfterAKilledRu
     EXPECT_EQ(rows_without_times(killed + "/" + path), rows_without_times(full + "/" + path)) << path << " differs after the resume";
   EXPECT_EQ(drop_times(mc::read_file(killed + "/results.csv")), drop_times(results_a));
   for (const std::string& d : {full, killed, silent}) fs::remove_all(d);
+}
+
+namespace {
+
+// Whether two SVG texts are the same drawing: equal apart from numbers, which may differ by
+// up to 0.01 user units (a hundredth of a pixel at 72 per inch).
+::testing::AssertionResult same_drawing(const std::string& a, const std::string& b) {
+  const auto split = [](const std::string& text, std::string& words, std::vector<double>& numbers) {
+    for (size_t i = 0; i < text.size();) {
+      char* end = nullptr;
+      const bool number_starts = std::isdigit(static_cast<unsigned char>(text[i])) ||
+                                 (text[i] == '-' && i + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1])));
+      if (number_starts) {
+        numbers.push_back(std::strtod(text.c_str() + i, &end));
+        words += '#';
+        i = static_cast<size_t>(end - text.c_str());
+      } else {
+        words += text[i++];
+      }
+    }
+  };
+  std::string words_a, words_b;
+  std::vector<double> numbers_a, numbers_b;
+  split(a, words_a, numbers_a);
+  split(b, words_b, numbers_b);
+  if (words_a != words_b) return ::testing::AssertionFailure() << "the drawings differ in more than their numbers";
+  for (size_t i = 0; i < numbers_a.size(); ++i)
+    if (std::fabs(numbers_a[i] - numbers_b[i]) > 0.01)
+      return ::testing::AssertionFailure() << "number " << i << ": " << numbers_a[i] << " against " << numbers_b[i];
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace
+
+// A published sweep keeps its logs as CSV only (docs/results/ holds no .jsonl): --results-only
+// there redraws the same training curves, and a branch with no log at all is left out, saying so
+// (an empty figure drawn in silence was the behaviour before).
+TEST(EvalLog, PublishedSweepWithCsvLogsOnlyRedrawsTheSameTrainingCurves) {
+  REQUIRE_DATA();
+  const std::string full = fresh_dir("curves"), published = fresh_dir("published");
+  std::string log;
+  ASSERT_EQ(run(kArgs + full, log), 0) << log;
+  fs::copy(full, published, fs::copy_options::recursive);
+  for (const auto& e : fs::recursive_directory_iterator(published))
+    if (e.path().extension() == ".jsonl" || e.path().extension() == ".safetensors") fs::remove(e.path());
+  fs::remove(published + "/training_curves.svg");
+  const std::string redraw = "--preset smoke --only lowrank --ratios 0.5 --results-only --out ";
+  ASSERT_EQ(run(redraw + published, log), 0) << log;
+  // The CSV keeps 7 significant digits of what the JSONL keeps in full: coordinates may move
+  // in their last printed digit, far below a pixel.
+  EXPECT_TRUE(same_drawing(mc::read_file(published + "/training_curves.svg"), mc::read_file(full + "/training_curves.svg")));
+  EXPECT_EQ(log.find("left out of the figure"), std::string::npos) << log;
+
+  fs::remove(published + "/branches/lowrank-0.5/log.csv");
+  ASSERT_EQ(run(redraw + published, log), 0) << log;
+  EXPECT_NE(log.find("lowrank-0.5 has no log.jsonl or log.csv: left out of the figure"), std::string::npos) << log;
+  for (const std::string& d : {full, published}) fs::remove_all(d);
 }
 
 namespace {
