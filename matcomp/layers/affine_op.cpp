@@ -76,7 +76,7 @@ Var affine(const Var& x, const Var& w, const Var& b) {
                   if (need[1]) {  // dW (in, out) = x^T dy
                     grads[1] = Tensor::empty({in, out});
                     if (builtin)
-                      builtin_gemm_at_b(n, in, out, sx.get().data(), gy, grads[1].data());  // dW (in, out) = x^T dy
+                      builtin_gemm_at_b(n, in, out, sx.get().data(), gy, grads[1].data());
                     else
                       sgemm_raw(Trans::Yes, Trans::No, in, out, n, 1.0f, sx.get().data(), in, gy, out, 0.0f,
                                 grads[1].data(), out);
