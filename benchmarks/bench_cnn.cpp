@@ -1,4 +1,4 @@
-// The reference CIFAR-10 CNN (layers/cifar10_cnn.h) as the PyTorch anchor runs it
+// The reference CIFAR-10 CNN (layers/models/cifar10_cnn.h) as the PyTorch anchor runs it
 // (anchors/torch_cifar_reference.py): one SGD step (lr 0.1, batch 128, random N(0, 1) images
 // and random labels from a pool of 4 batches), and forward-only inference. items_per_second
 // is images/s; peak_rss_mib is the process's peak resident memory.
@@ -12,11 +12,11 @@
 #include "matcomp/autograd/ops.h"
 #include "matcomp/core/parallel.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/cifar10_cnn.h"
-#include "matcomp/layers/conv2d_op.h"
-#include "matcomp/layers/layer_gemm.h"
-#include "matcomp/layers/pool2d.h"
-#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
+#include "matcomp/layers/kernels/conv2d_op.h"
+#include "matcomp/layers/kernels/layer_gemm.h"
+#include "matcomp/layers/modules/pool2d.h"
+#include "matcomp/layers/optim/sgd.h"
 
 namespace {
 

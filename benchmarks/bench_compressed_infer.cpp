@@ -20,14 +20,14 @@
 #include "benchmarks/bench_methods.h"
 #include "matcomp/autograd/variable.h"
 #include "matcomp/compression/apply_compression.h"
-#include "matcomp/compression/export.h"
+#include "matcomp/formats/export.h"
 #include "matcomp/compression/registry.h"
 #include "matcomp/core/parallel.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/cifar10_cnn.h"
-#include "matcomp/layers/dense.h"
-#include "matcomp/layers/init.h"
-#include "matcomp/layers/ptb_lstm.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
+#include "matcomp/layers/modules/dense.h"
+#include "matcomp/layers/modules/init.h"
+#include "matcomp/layers/models/ptb_lstm.h"
 
 namespace {
 

@@ -20,11 +20,11 @@
 #include "matcomp/compression/registry.h"
 #include "matcomp/core/parallel.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/cifar10_cnn.h"
-#include "matcomp/layers/optimizer.h"
-#include "matcomp/layers/ptb_lstm.h"
-#include "matcomp/layers/sgd.h"
-#include "matcomp/layers/softmax_loss.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
+#include "matcomp/layers/optim/optimizer.h"
+#include "matcomp/layers/models/ptb_lstm.h"
+#include "matcomp/layers/optim/sgd.h"
+#include "matcomp/layers/kernels/softmax_loss.h"
 
 namespace {
 

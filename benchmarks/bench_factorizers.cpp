@@ -48,8 +48,8 @@
 #include <nlohmann/json.hpp>
 
 #include "factor_cases.h"
-#include "matcomp/compression/lowrank.h"
-#include "matcomp/compression/omp.h"
+#include "matcomp/compression/methods/lowrank.h"
+#include "matcomp/compression/linalg/matching_pursuit.h"
 #include "matcomp/compression/registry.h"
 #include "matcomp/compression/util.h"
 #include "matcomp/core/error.h"

@@ -1,6 +1,6 @@
 // The sgemm wrapper against a raw cblas_sgemm call on the same buffers: the wrapper's shape
 // checks must cost nothing measurable (target: within 2%). BM_BuiltinGemm: the layers'
-// own product (layers/layer_gemm.h) on the same shapes, where the build has it; OPENBLAS_CORETYPE
+// own product (layers/kernels/layer_gemm.h) on the same shapes, where the build has it; OPENBLAS_CORETYPE
 // does not reach it, so with an older kernel forced it is the faster of the two.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -8,7 +8,7 @@
 #include "matcomp/core/blas.h"
 #include "matcomp/core/parallel.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/layer_gemm.h"
+#include "matcomp/layers/kernels/layer_gemm.h"
 
 namespace {
 

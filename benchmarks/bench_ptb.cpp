@@ -10,11 +10,11 @@
 #include "matcomp/autograd/ops.h"
 #include "matcomp/core/parallel.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/layer_gemm.h"
-#include "matcomp/layers/optimizer.h"
-#include "matcomp/layers/ptb_lstm.h"
-#include "matcomp/layers/sgd.h"
-#include "matcomp/layers/softmax_loss.h"
+#include "matcomp/layers/kernels/layer_gemm.h"
+#include "matcomp/layers/optim/optimizer.h"
+#include "matcomp/layers/models/ptb_lstm.h"
+#include "matcomp/layers/optim/sgd.h"
+#include "matcomp/layers/kernels/softmax_loss.h"
 
 namespace {
 

@@ -7,12 +7,12 @@
 #include <map>
 #include <memory>
 
-#include "matcomp/compression/lowrank.h"
+#include "matcomp/compression/methods/lowrank.h"
 #include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/npy.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/checkpoint.h"
+#include "matcomp/formats/checkpoint.h"
 
 namespace mc::bench {
 

@@ -2,7 +2,7 @@
 //
 // Synthetic: A = U diag(s) V^T with s_k = k^-alpha (k = 1 .. min(m, n)), U and V random with
 // orthonormal columns (seeded from the shape), scaled to unit RMS entry: the spectrum falls
-// like a trained layer's, unlike a Gaussian matrix's flat one. bench/anchors/matrices.py's
+// like a trained layer's, unlike a Gaussian matrix's flat one. anchors/matrices.py's
 // "decay" kind has the same definition (alpha 1), drawn by numpy instead.
 //
 // Trained: when MATCOMP_BENCH_WEIGHTS names a matcomp checkpoint (.safetensors) or a folder of

@@ -40,13 +40,14 @@ if(MATCOMP_BUILD_BENCHMARKS)
 endif()
 
 # matcomp_library(<target> DEPS <targets...>): one static library from every .cpp in the
-# calling folder (an INTERFACE library while the folder has none yet). Consumers see it as
+# calling folder and its sub-folders (an INTERFACE library while there is none yet). Consumers see it as
 # matcomp::<area> (matcomp_core -> matcomp::core), in this build through an ALIAS and once
 # installed through the exported package; its headers are found as "matcomp/<area>/x.h" from
-# the source tree while building and from <prefix>/include once installed.
+# include/ while building (include/matcomp/<area> links to the area's folder) and from
+# <prefix>/include once installed.
 function(matcomp_library target)
   cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
-  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   if(sources)
     add_library(${target} STATIC ${sources})
     target_link_libraries(${target} PUBLIC ${ARG_DEPS})
@@ -56,7 +57,7 @@ function(matcomp_library target)
     target_link_libraries(${target} INTERFACE ${ARG_DEPS})
     set(scope INTERFACE)
   endif()
-  target_include_directories(${target} ${scope} $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
+  target_include_directories(${target} ${scope} $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                              $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   string(REPLACE "matcomp_" "" area ${target})
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${area})

@@ -9,8 +9,10 @@ install(TARGETS ${matcomp_libraries} matcomp EXPORT matcomp-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/matcomp/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/matcomp
-        FILES_MATCHING PATTERN "*.h")
+foreach(area core autograd layers compression formats distributed datasets)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${area}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/matcomp/${area}
+          FILES_MATCHING PATTERN "*.h")
+endforeach()
 install(EXPORT matcomp-targets NAMESPACE matcomp:: DESTINATION ${matcomp_cmake_dir})
 
 # The user-facing executables (test helpers stay out: they are not in these folders).

@@ -17,9 +17,9 @@
 #include "matcomp/autograd/ops.h"
 #include "matcomp/compression/apply_compression.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/dense.h"
-#include "matcomp/layers/init.h"
-#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/modules/dense.h"
+#include "matcomp/layers/modules/init.h"
+#include "matcomp/layers/optim/sgd.h"
 
 namespace {
 

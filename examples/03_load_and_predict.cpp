@@ -14,10 +14,10 @@
 #include <string>
 
 #include "matcomp/autograd/variable.h"
-#include "matcomp/compression/export.h"
+#include "matcomp/formats/export.h"
 #include "matcomp/core/npy.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/cifar10_cnn.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
 
 // Without arguments the example makes both files itself (a freshly initialised CNN and a
 // random batch) in the current folder, so it runs anywhere, even without a trained model.

@@ -27,9 +27,9 @@
 #include "matcomp/core/error.h"
 #include "matcomp/core/parallel.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/dense.h"
-#include "matcomp/layers/init.h"
-#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/modules/dense.h"
+#include "matcomp/layers/modules/init.h"
+#include "matcomp/layers/optim/sgd.h"
 
 namespace {
 

@@ -8,8 +8,8 @@
 #include "tools/cli/cli_conventions.h"
 #include "matcomp/compression/schedule.h"
 #include "matcomp/core/error.h"
-#include "experiments/lib/figure_files.h"
-#include "experiments/lib/svg_plot.h"
+#include "experiments/plot/figure_files.h"
+#include "experiments/plot/svg_plot.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Print (and plot) a compression schedule as a function of the training step"};

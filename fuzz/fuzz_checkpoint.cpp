@@ -14,9 +14,9 @@
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/checkpoint.h"
-#include "matcomp/layers/dense.h"
-#include "matcomp/layers/sgd.h"
+#include "matcomp/formats/checkpoint.h"
+#include "matcomp/layers/modules/dense.h"
+#include "matcomp/layers/optim/sgd.h"
 
 namespace {
 

@@ -8,11 +8,11 @@
 
 #include "fuzz_file.h"
 #include "matcomp/compression/apply_compression.h"
-#include "matcomp/compression/export.h"
+#include "matcomp/formats/export.h"
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/dense.h"
+#include "matcomp/layers/modules/dense.h"
 
 namespace {
 

@@ -6,7 +6,7 @@ machine noise hits both sides alike. Our time is the factorization alone; theirs
 library call alone. Two modes:
 
   scripts/compare_factorizers.py --bin build/bin/matcomp-factorize [--sizes 512 2304x384]
-      bin/matcomp-factorize on the anchors' test matrices (bench/anchors/matrices.py) with
+      bin/matcomp-factorize on the anchors' test matrices (anchors/matrices.py) with
       fixed settings; prints a Markdown table. Section "dictrounds" finds the fewest rounds of
       our dictionary learning that reach scikit-learn's error and times that run.
 
@@ -14,7 +14,7 @@ library call alone. Two modes:
           --out-ours ours.json --out-theirs theirs.json
       the BM_Factor cases of matcomp-bench (benchmarks/bench_factorizers.cpp) that REGEX
       selects, each one interleaved with what numpy / scikit-learn run for the same work
-      (bench/anchors/sklearn_equivalents.py) on the very matrix the benchmark factored (it
+      (anchors/sklearn_equivalents.py) on the very matrix the benchmark factored (it
       writes them as .npy: MATCOMP_BENCH_SAVE_MATRICES). ours.json is Google Benchmark JSON
       (every repetition), theirs.json lists the library runs; scripts/factorizer_report.py
       turns both into the table and plots.

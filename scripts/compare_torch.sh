@@ -4,7 +4,7 @@
 #
 #   scripts/compare_torch.sh [ANCHORS_DIR] [ROUNDS]
 #
-# ANCHORS_DIR defaults to bench/anchors (the PyTorch scripts in this repository); ROUNDS to 3.
+# ANCHORS_DIR defaults to anchors (the PyTorch scripts in this repository); ROUNDS to 3.
 # scripts/install-deps.sh --anchors installs what they need.
 # Environment: BUILD (default build), PYTHON (default /usr/bin/python3, which has torch),
 # BLAS_DIR (OpenBLAS OpenMP build directory for torch's LD_LIBRARY_PATH), KERNELS (both: with
@@ -13,7 +13,7 @@
 # the anchor's throughput. A bench that the binary does not have is skipped.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ANCHORS="${1:-$ROOT/bench/anchors}"
+ANCHORS="${1:-$ROOT/anchors}"
 ROUNDS="${2:-3}"
 BUILD="${BUILD:-$ROOT/build}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
@@ -24,7 +24,7 @@ COMPARISONS=(
   "BM_TrainStep_PtbSmallLstm|torch_ptb_lstm.py --only small|results.small.tokens_per_s"
   # medium is slow (about a minute per torch run); uncomment for the full comparison
   # "BM_TrainStep_PtbMediumLstm|torch_ptb_lstm.py --only medium|results.medium.tokens_per_s"
-  # The reference CIFAR-10 model (TF tutorial; layers/cifar10_cnn.h), batch 128, SGD lr 0.1.
+  # The reference CIFAR-10 model (TF tutorial; layers/models/cifar10_cnn.h), batch 128, SGD lr 0.1.
   "BM_TrainStep_Cifar10Cnn|torch_cifar_reference.py|train_images_per_s"
 )
 

@@ -18,7 +18,7 @@ GROUPS = [
     ("setup: weight init, random images (not the step)", r"Rng::|truncated_normal|ieee754_log|ld-linux|_dl_"),
     ("sgemm compute kernel", r"sgemm_kernel"),
     ("sgemm packing (itcopy/incopy/otcopy/oncopy), beta, other OpenBLAS", r"libopenblas"),
-    ("builtin product: convs and dense layers (layers/layer_gemm.cpp register tiles)", r"builtin_gemm|\)::tile<"),
+    ("builtin product: convs and dense layers (layers/kernels/layer_gemm.cpp register tiles)", r"builtin_gemm|\)::tile<"),
     ("im2col, or the padded chunk the builtin product reads its windows from", r"im2col|padded_scratch|pad_planes|conv_windows"),
     ("col2im", r"col2im"),
     ("max-pool (max_pool_plane, fused conv1+ReLU+pool and LRN+pool lambdas)", r"pool"),

@@ -30,10 +30,10 @@
 #include "matcomp/distributed/gradient_reducer.h"
 #include "matcomp/distributed/model_sync.h"
 #include "matcomp/distributed/session.h"
-#include "matcomp/layers/cifar10_cnn.h"
-#include "matcomp/layers/ptb_lstm.h"
-#include "matcomp/layers/sgd.h"
-#include "matcomp/layers/softmax_loss.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
+#include "matcomp/layers/models/ptb_lstm.h"
+#include "matcomp/layers/optim/sgd.h"
+#include "matcomp/layers/kernels/softmax_loss.h"
 
 namespace {
 

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/cli/cli_conventions.h"
-#include "matcomp/compression/omp.h"
+#include "matcomp/compression/linalg/matching_pursuit.h"
 #include "matcomp/compression/registry.h"
 #include "matcomp/compression/util.h"
 #include "matcomp/core/atomic_file.h"

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "matcomp/autograd/variable.h"
-#include "matcomp/compression/export.h"
+#include "matcomp/formats/export.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/npy.h"
 #include "matcomp/core/parallel.h"
@@ -25,9 +25,9 @@
 #include "matcomp/datasets/data_dir.h"
 #include "matcomp/datasets/lm_batcher.h"
 #include "matcomp/datasets/ptb.h"
-#include "matcomp/layers/cifar10_cnn.h"
-#include "matcomp/layers/ptb_lstm.h"
-#include "matcomp/layers/softmax_loss.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
+#include "matcomp/layers/models/ptb_lstm.h"
+#include "matcomp/layers/kernels/softmax_loss.h"
 #include "tools/cli/cli_conventions.h"
 
 namespace {

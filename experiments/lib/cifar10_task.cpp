@@ -10,8 +10,8 @@
 #include "matcomp/core/error.h"
 #include "experiments/lib/sweep_fingerprint.h"
 #include "experiments/lib/timing.h"
-#include "matcomp/layers/checkpoint.h"
-#include "matcomp/layers/lr_schedule.h"
+#include "matcomp/formats/checkpoint.h"
+#include "matcomp/layers/optim/lr_schedule.h"
 
 namespace mc {
 

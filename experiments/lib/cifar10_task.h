@@ -1,4 +1,4 @@
-// The CIFAR-10 task of the comparison: the reference CNN (layers/cifar10_cnn.h) trained with
+// The CIFAR-10 task of the comparison: the reference CNN (layers/models/cifar10_cnn.h) trained with
 // the TF tutorial's recipe (SGD, lr 0.1 with staircase decay, weight decay on local3/local4,
 // batch 128 of augmented 24x24 crops) or a faster one (momentum, warm-up and cosine decay,
 // weight decay on every kernel), evaluated by test accuracy on centre crops, with the weights'
@@ -14,9 +14,9 @@
 #include "matcomp/datasets/cifar10_loader.h"
 #include "experiments/lib/data_parallel.h"
 #include "experiments/lib/task.h"
-#include "matcomp/layers/cifar10_cnn.h"
-#include "matcomp/layers/ema.h"
-#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
+#include "matcomp/layers/optim/ema.h"
+#include "matcomp/layers/optim/sgd.h"
 
 namespace mc {
 

@@ -19,7 +19,7 @@
 #include "experiments/lib/ptb_task.h"
 #include "experiments/lib/run_info.h"
 #include "experiments/lib/seed_summary.h"
-#include "experiments/lib/svg_plot.h"
+#include "experiments/plot/svg_plot.h"
 #include "experiments/lib/sweep.h"
 #include "experiments/lib/sweep_fingerprint.h"
 #include "matcomp/distributed/session.h"

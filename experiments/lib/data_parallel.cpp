@@ -5,7 +5,7 @@
 #include "matcomp/core/error.h"
 #include "matcomp/distributed/checkpoint.h"
 #include "matcomp/distributed/model_sync.h"
-#include "matcomp/layers/checkpoint.h"
+#include "matcomp/formats/checkpoint.h"
 
 namespace mc {
 

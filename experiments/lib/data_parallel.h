@@ -22,9 +22,9 @@
 #include "matcomp/core/tensor.h"
 #include "matcomp/distributed/communicator.h"
 #include "matcomp/distributed/gradient_reducer.h"
-#include "matcomp/layers/ema.h"
-#include "matcomp/layers/module.h"
-#include "matcomp/layers/optimizer.h"
+#include "matcomp/layers/optim/ema.h"
+#include "matcomp/layers/modules/module.h"
+#include "matcomp/layers/optim/optimizer.h"
 
 namespace mc {
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "matcomp/layers/module.h"
+#include "matcomp/layers/modules/module.h"
 
 namespace mc {
 

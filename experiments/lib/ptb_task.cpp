@@ -9,10 +9,10 @@
 #include "matcomp/core/error.h"
 #include "experiments/lib/sweep_fingerprint.h"
 #include "experiments/lib/timing.h"
-#include "matcomp/layers/checkpoint.h"
-#include "matcomp/layers/lr_schedule.h"
-#include "matcomp/layers/optimizer.h"
-#include "matcomp/layers/softmax_loss.h"
+#include "matcomp/formats/checkpoint.h"
+#include "matcomp/layers/optim/lr_schedule.h"
+#include "matcomp/layers/optim/optimizer.h"
+#include "matcomp/layers/kernels/softmax_loss.h"
 
 namespace mc {
 

@@ -1,4 +1,4 @@
-// The PTB task of the comparison: the reference LSTM language model (layers/ptb_lstm.h,
+// The PTB task of the comparison: the reference LSTM language model (layers/models/ptb_lstm.h,
 // small or medium) trained with Zaremba et al.'s recipe (SGD, lr 1 halved per epoch after a
 // few epochs, gradient norm clipped at 5, state carried across truncated-BPTT windows),
 // evaluated by test perplexity.
@@ -12,9 +12,9 @@
 #include "matcomp/datasets/ptb.h"
 #include "experiments/lib/data_parallel.h"
 #include "experiments/lib/task.h"
-#include "matcomp/layers/lstm.h"
-#include "matcomp/layers/ptb_lstm.h"
-#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/modules/lstm.h"
+#include "matcomp/layers/models/ptb_lstm.h"
+#include "matcomp/layers/optim/sgd.h"
 
 namespace mc {
 

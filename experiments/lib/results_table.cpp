@@ -9,9 +9,9 @@
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
 #include "experiments/lib/branch_result.h"
-#include "experiments/lib/figure_files.h"
+#include "experiments/plot/figure_files.h"
 #include "experiments/lib/run_log.h"
-#include "experiments/lib/svg_plot.h"
+#include "experiments/plot/svg_plot.h"
 #include "experiments/lib/sweep_fingerprint.h"
 #include "experiments/lib/sweep.h"
 

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "experiments/lib/svg_plot.h"
+#include "experiments/plot/svg_plot.h"
 
 namespace mc {
 

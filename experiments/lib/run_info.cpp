@@ -11,7 +11,7 @@
 
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/parallel.h"
-#include "matcomp/layers/layer_gemm.h"
+#include "matcomp/layers/kernels/layer_gemm.h"
 #include "tools/cli/cli_conventions.h"
 
 namespace mc {

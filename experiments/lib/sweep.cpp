@@ -10,14 +10,14 @@
 #include <set>
 #include <sstream>
 
-#include "matcomp/compression/export.h"
+#include "matcomp/formats/export.h"
 #include "matcomp/compression/registry.h"
 #include "matcomp/compression/schedule.h"
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/progress.h"
 #include "matcomp/distributed/model_sync.h"
-#include "matcomp/layers/checkpoint.h"
+#include "matcomp/formats/checkpoint.h"
 #include "experiments/lib/branch_result.h"
 #include "experiments/lib/file_lock.h"
 #include "experiments/lib/finite_check.h"

@@ -21,7 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "matcomp/distributed/communicator.h"
-#include "experiments/lib/svg_plot.h"
+#include "experiments/plot/svg_plot.h"
 #include "experiments/lib/task.h"
 
 namespace mc {

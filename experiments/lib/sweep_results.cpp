@@ -9,11 +9,11 @@
 #include <optional>
 
 #include "matcomp/compression/schedule.h"
-#include "experiments/lib/figure_files.h"
+#include "experiments/plot/figure_files.h"
 #include "experiments/lib/results_table.h"
 #include "experiments/lib/run_info.h"
 #include "experiments/lib/run_log.h"
-#include "experiments/lib/svg_plot.h"
+#include "experiments/plot/svg_plot.h"
 
 namespace fs = std::filesystem;
 

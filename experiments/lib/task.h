@@ -14,7 +14,7 @@
 #include "matcomp/compression/apply_compression.h"
 #include "matcomp/core/npy.h"
 #include "matcomp/distributed/communicator.h"
-#include "matcomp/layers/module.h"
+#include "matcomp/layers/modules/module.h"
 
 namespace mc {
 

@@ -20,8 +20,8 @@
 #include "matcomp/compression/registry.h"
 #include "matcomp/core/npy.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/checkpoint.h"
-#include "matcomp/layers/cifar10_cnn.h"
+#include "matcomp/formats/checkpoint.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
 
 namespace fs = std::filesystem;
 

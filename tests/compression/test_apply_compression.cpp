@@ -6,13 +6,13 @@
 
 #include "matcomp/autograd/ops.h"
 #include "matcomp/compression/apply_compression.h"
-#include "matcomp/compression/export.h"
+#include "matcomp/formats/export.h"
 #include "matcomp/core/blas.h"
 #include "matcomp/core/error.h"
-#include "matcomp/layers/dense.h"
-#include "matcomp/layers/checkpoint.h"
-#include "matcomp/layers/init.h"
-#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/modules/dense.h"
+#include "matcomp/formats/checkpoint.h"
+#include "matcomp/layers/modules/init.h"
+#include "matcomp/layers/optim/sgd.h"
 
 using mc::Tensor;
 using mc::Var;

@@ -13,10 +13,10 @@
 #include "matcomp/autograd/variable.h"
 #include "matcomp/compression/apply_compression.h"
 #include "matcomp/compression/compressed_weight.h"
-#include "matcomp/compression/export.h"
+#include "matcomp/formats/export.h"
 #include "matcomp/compression/registry.h"
 #include "matcomp/core/error.h"
-#include "matcomp/layers/cifar10_cnn.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
 #include "tests/support/tiny_cnn.h"
 
 namespace {

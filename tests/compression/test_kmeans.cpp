@@ -5,7 +5,7 @@
 #include <limits>
 #include <set>
 
-#include "matcomp/compression/kmeans.h"
+#include "matcomp/compression/methods/kmeans.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/parallel.h"
 #include "helpers.h"

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "matcomp/compression/lowrank.h"
+#include "matcomp/compression/methods/lowrank.h"
 #include "matcomp/compression/registry.h"
-#include "matcomp/compression/simhash.h"
+#include "matcomp/compression/methods/simhash.h"
 #include "matcomp/compression/util.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/lapack.h"

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <set>
 
-#include "matcomp/compression/dictionary.h"
-#include "matcomp/compression/omp.h"
+#include "matcomp/compression/methods/dictionary.h"
+#include "matcomp/compression/linalg/matching_pursuit.h"
 #include "matcomp/core/error.h"
 #include "helpers.h"
 

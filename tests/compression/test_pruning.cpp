@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "matcomp/compression/pruning.h"
+#include "matcomp/compression/methods/pruning.h"
 #include "matcomp/core/error.h"
 #include "helpers.h"
 

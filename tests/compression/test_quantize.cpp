@@ -4,7 +4,7 @@
 #include <cstring>
 #include <set>
 
-#include "matcomp/compression/quantize.h"
+#include "matcomp/compression/methods/quantize.h"
 #include "matcomp/compression/registry.h"
 #include "matcomp/compression/util.h"
 #include "matcomp/core/error.h"

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <set>
 
-#include "matcomp/compression/kmeans.h"
+#include "matcomp/compression/methods/kmeans.h"
 #include "matcomp/compression/registry.h"
 #include "matcomp/compression/util.h"
 #include "matcomp/core/error.h"

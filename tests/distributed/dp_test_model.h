@@ -13,9 +13,9 @@
 #include "matcomp/core/blas.h"
 #include "matcomp/core/rng.h"
 #include "matcomp/distributed/gradient_reducer.h"
-#include "matcomp/layers/dense.h"
-#include "matcomp/layers/init.h"
-#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/modules/dense.h"
+#include "matcomp/layers/modules/init.h"
+#include "matcomp/layers/optim/sgd.h"
 
 namespace mc_test {
 

@@ -9,7 +9,7 @@
 #include "matcomp/distributed/checkpoint.h"
 #include "matcomp/distributed/model_sync.h"
 #include "matcomp/distributed/session.h"
-#include "matcomp/layers/checkpoint.h"
+#include "matcomp/formats/checkpoint.h"
 
 TEST(SingleProcess, CommunicatorIsAWorldOfOne) {
   mc::SingleProcessCommunicator comm;

@@ -17,7 +17,7 @@
 
 #include "real_data.h"
 #include "matcomp/core/atomic_file.h"
-#include "matcomp/layers/layer_gemm.h"
+#include "matcomp/layers/kernels/layer_gemm.h"
 #include "tools/cli/cli_conventions.h"
 
 namespace fs = std::filesystem;

@@ -15,9 +15,9 @@
 
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
-#include "experiments/lib/figure_files.h"
-#include "experiments/lib/method_style.h"
-#include "experiments/lib/svg_plot.h"
+#include "experiments/plot/figure_files.h"
+#include "experiments/plot/method_style.h"
+#include "experiments/plot/svg_plot.h"
 
 namespace fs = std::filesystem;
 using mc::plot::Figure;

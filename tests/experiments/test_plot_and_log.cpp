@@ -12,7 +12,7 @@
 #include "matcomp/core/error.h"
 #include "experiments/lib/results_table.h"
 #include "experiments/lib/run_log.h"
-#include "experiments/lib/svg_plot.h"
+#include "experiments/plot/svg_plot.h"
 
 TEST(SvgPlot, OneLinePerSeriesBaselineAndEventMarker) {
   mc::plot::Figure f;

@@ -12,7 +12,7 @@
 
 #include "matcomp/core/atomic_file.h"
 #include "matcomp/core/error.h"
-#include "matcomp/layers/dense.h"
+#include "matcomp/layers/modules/dense.h"
 #include "experiments/lib/branch_result.h"
 #include "experiments/lib/file_lock.h"
 #include "experiments/lib/finite_check.h"

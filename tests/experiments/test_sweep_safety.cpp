@@ -20,7 +20,7 @@
 
 #include "real_data.h"
 #include "matcomp/core/atomic_file.h"
-#include "matcomp/layers/safetensors.h"
+#include "matcomp/formats/safetensors.h"
 
 namespace fs = std::filesystem;
 

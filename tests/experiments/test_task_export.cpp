@@ -11,8 +11,8 @@
 
 #include "real_data.h"
 #include "experiments/lib/cifar10_task.h"
-#include "matcomp/compression/export.h"
-#include "matcomp/layers/module.h"
+#include "matcomp/formats/export.h"
+#include "matcomp/layers/modules/module.h"
 
 namespace fs = std::filesystem;
 

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "matcomp/autograd/ops.h"
-#include "matcomp/layers/cifar10_cnn.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -4,10 +4,10 @@
 
 #include "matcomp/autograd/ops.h"
 #include "matcomp/core/parallel.h"
-#include "matcomp/layers/conv2d.h"
-#include "matcomp/layers/conv2d_core.h"
-#include "matcomp/layers/conv2d_op.h"
-#include "matcomp/layers/conv2d_pool_op.h"
+#include "matcomp/layers/modules/conv2d.h"
+#include "matcomp/layers/kernels/conv2d_core.h"
+#include "matcomp/layers/kernels/conv2d_op.h"
+#include "matcomp/layers/kernels/conv2d_pool_op.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -2,13 +2,13 @@
 // output pixel, padded[pixels[pixel] + taps[d]] is the column entry im2col writes, over
 // SAME and VALID padding, strides 1 and 2, uneven pads and a VALID input the windows do not
 // cover to its end; and the padded block has zeros wherever no input lies.
-#include "matcomp/layers/conv_windows.h"
+#include "matcomp/layers/kernels/conv_windows.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "matcomp/layers/conv_im2col.h"
+#include "matcomp/layers/kernels/conv_im2col.h"
 #include "test_layers_util.h"
 
 using namespace mc;

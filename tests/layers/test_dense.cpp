@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "matcomp/autograd/ops.h"
-#include "matcomp/layers/affine_op.h"
-#include "matcomp/layers/checkpoint.h"
-#include "matcomp/layers/dense.h"
-#include "matcomp/layers/softmax_loss.h"
+#include "matcomp/layers/kernels/affine_op.h"
+#include "matcomp/formats/checkpoint.h"
+#include "matcomp/layers/modules/dense.h"
+#include "matcomp/layers/kernels/softmax_loss.h"
 #include "test_layers_util.h"
 
 using namespace mc;

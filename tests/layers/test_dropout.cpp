@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "matcomp/autograd/ops.h"
-#include "matcomp/layers/checkpoint.h"
-#include "matcomp/layers/dropout.h"
+#include "matcomp/formats/checkpoint.h"
+#include "matcomp/layers/modules/dropout.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -3,7 +3,7 @@
 // both A orientations, row-major and transposed stores); the convolution and affine ops on
 // both products (builtin and OpenBLAS) against each other and numerical gradients, the fused
 // LSTM likewise; and the MATCOMP_GEMM variable's parsing.
-#include "matcomp/layers/layer_gemm.h"
+#include "matcomp/layers/kernels/layer_gemm.h"
 
 #include <gtest/gtest.h>
 
@@ -17,10 +17,10 @@
 #include "matcomp/autograd/ops.h"
 #include "matcomp/core/parallel.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/conv2d_op.h"
-#include "matcomp/layers/affine_op.h"
-#include "matcomp/layers/conv2d_pool_op.h"
-#include "matcomp/layers/lstm_op.h"
+#include "matcomp/layers/kernels/conv2d_op.h"
+#include "matcomp/layers/kernels/affine_op.h"
+#include "matcomp/layers/kernels/conv2d_pool_op.h"
+#include "matcomp/layers/kernels/lstm_op.h"
 #include "test_layers_util.h"
 
 using namespace mc;

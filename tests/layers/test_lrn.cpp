@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "matcomp/autograd/ops.h"
-#include "matcomp/layers/lrn.h"
-#include "matcomp/layers/pool2d.h"
+#include "matcomp/layers/modules/lrn.h"
+#include "matcomp/layers/modules/pool2d.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "matcomp/autograd/ops.h"
-#include "matcomp/layers/checkpoint.h"
-#include "matcomp/layers/lstm.h"
-#include "matcomp/layers/lstm_op.h"
+#include "matcomp/formats/checkpoint.h"
+#include "matcomp/layers/modules/lstm.h"
+#include "matcomp/layers/kernels/lstm_op.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "matcomp/autograd/ops.h"
-#include "matcomp/layers/dense.h"
-#include "matcomp/layers/lstm.h"
+#include "matcomp/layers/modules/dense.h"
+#include "matcomp/layers/modules/lstm.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -5,11 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "matcomp/core/error.h"
-#include "matcomp/layers/cifar10_cnn.h"
-#include "matcomp/layers/dense.h"
-#include "matcomp/layers/module_factory.h"
-#include "matcomp/layers/ptb_lstm.h"
-#include "matcomp/layers/weight.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
+#include "matcomp/layers/modules/dense.h"
+#include "matcomp/layers/modules/module_factory.h"
+#include "matcomp/layers/models/ptb_lstm.h"
+#include "matcomp/layers/modules/weight.h"
 
 namespace mc {
 namespace {

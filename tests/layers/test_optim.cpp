@@ -5,11 +5,11 @@
 #include <cmath>
 
 #include "matcomp/autograd/ops.h"
-#include "matcomp/layers/adam.h"
-#include "matcomp/layers/dense.h"
-#include "matcomp/layers/ema.h"
-#include "matcomp/layers/lr_schedule.h"
-#include "matcomp/layers/sgd.h"
+#include "matcomp/layers/optim/adam.h"
+#include "matcomp/layers/modules/dense.h"
+#include "matcomp/layers/optim/ema.h"
+#include "matcomp/layers/optim/lr_schedule.h"
+#include "matcomp/layers/optim/sgd.h"
 #include "test_layers_util.h"
 
 using namespace mc;

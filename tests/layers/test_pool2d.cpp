@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "matcomp/autograd/ops.h"
-#include "matcomp/layers/pool2d.h"
+#include "matcomp/layers/modules/pool2d.h"
 #include "test_layers_util.h"
 
 using namespace mc;

@@ -4,11 +4,11 @@
 #include <cmath>
 
 #include "matcomp/autograd/ops.h"
-#include "matcomp/layers/checkpoint.h"
-#include "matcomp/layers/ptb_lstm.h"
-#include "matcomp/layers/adam.h"
-#include "matcomp/layers/sgd.h"
-#include "matcomp/layers/softmax_loss.h"
+#include "matcomp/formats/checkpoint.h"
+#include "matcomp/layers/models/ptb_lstm.h"
+#include "matcomp/layers/optim/adam.h"
+#include "matcomp/layers/optim/sgd.h"
+#include "matcomp/layers/kernels/softmax_loss.h"
 #include "test_layers_util.h"
 
 using namespace mc;

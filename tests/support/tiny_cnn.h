@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "matcomp/compression/apply_compression.h"
-#include "matcomp/layers/cifar10_cnn.h"
-#include "matcomp/layers/module.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
+#include "matcomp/layers/modules/module.h"
 
 namespace matcomp_test {
 

@@ -16,12 +16,12 @@
 #include "tests/support/tiny_cnn.h"
 #include "matcomp/autograd/variable.h"
 #include "matcomp/compression/apply_compression.h"
-#include "matcomp/compression/export.h"
+#include "matcomp/formats/export.h"
 #include "matcomp/compression/registry.h"
 #include "matcomp/core/error.h"
 #include "matcomp/core/npy.h"
 #include "matcomp/core/rng.h"
-#include "matcomp/layers/cifar10_cnn.h"
+#include "matcomp/layers/models/cifar10_cnn.h"
 
 namespace fs = std::filesystem;
 

@@ -15,7 +15,7 @@
 #include "../dp_test_model.h"
 #include "matcomp/distributed/checkpoint.h"
 #include "matcomp/distributed/model_sync.h"
-#include "matcomp/layers/checkpoint.h"
+#include "matcomp/formats/checkpoint.h"
 #include "world.h"
 
 using mc_test::g_world;
