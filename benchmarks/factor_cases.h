@@ -8,7 +8,7 @@
 // Trained: when MATCOMP_BENCH_WEIGHTS names a matcomp checkpoint (.safetensors) or a folder of
 // .npy files, every 2-D float32 weight in it ("model.<layer>.weight.A" of a checkpoint: the
 // dense layers' matrices and the conv kernels, stored as (k k c_in, c_out); every 2-D .npy of
-// a folder) is a matrix too (docs/PERFORMANCE.md, "Factorizers", says how to make one).
+// a folder) is a matrix too (docs/notes/performance-history.md, "Factorizers", says how to make one).
 #pragma once
 
 #include <cstdint>

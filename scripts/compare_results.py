@@ -3,7 +3,7 @@
 
 Prints every (method, ratio) row with the metric before and after, then the median, mean and
 largest absolute change over the compressed branches found in both files, and the uncompressed
-branch's change on its own (README, "How far a rerun moves it"). Standard library only.
+branch's change on its own (docs/results/README.md, "How far a rerun moves it"). Standard library only.
 
     scripts/compare_results.py OLD/results.csv NEW/results.csv [--metric perplexity]
     scripts/compare_results.py <(git show REV:docs/results/cifar10-standard/results.csv) \\

@@ -12,7 +12,7 @@ const char* const kPresetHelp =
     "reference (the reference's full schedule), fast (CIFAR-10 only: a better recipe in 50000 steps, a third of "
     "the reference's)";
 
-// CIFAR-10 presets. Steps per second on 2 cores: about 6.5 (docs/PERFORMANCE.md). The EMA is
+// CIFAR-10 presets. Steps per second on 2 cores: about 6.5 (docs/notes/performance-history.md). The EMA is
 // used only where branches are long enough for a 0.9999 average to forget the weights from
 // before the compression event (the reference preset); shorter presets evaluate raw weights.
 Preset cifar10_preset(const std::string& name, Cifar10Recipe& recipe) {

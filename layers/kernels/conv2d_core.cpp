@@ -26,7 +26,7 @@
 // (K, cout) = cols G^T (G^T copied out first: cout x B*P floats), dx per image as
 // dx^T = gcols^T Wf stored transposed straight into dx (G padded the same way); only
 // dx through col2im (cout > C or stride > 1) still forms columns (dcols). On the CIFAR
-// model's step it runs the convolutions near the machine's FMA peak (docs/PERFORMANCE.md).
+// model's step it runs the convolutions near the machine's FMA peak (docs/notes/performance-history.md).
 //
 // Threads: with at least as many chunks as threads, each thread takes whole chunks (im2col,
 // a single-threaded sgemm, the epilogue), so its columns stay in its own cache and a step
@@ -37,7 +37,7 @@
 // the thread count (tested); with fewer, the threaded sgemm does (OpenBLAS's multi-threaded
 // sgemm rounds differently from its single-threaded one). Small chunks (about 1152 columns,
 // at most 2 MB of columns) won over the former ~2304 columns / 8 MB, whose buffers sat far outside a core's
-// L2 (docs/PERFORMANCE.md has the A/B).
+// L2 (docs/notes/performance-history.md has the A/B).
 //
 // Columns are recomputed in backward rather than saved: storing them would take K*P floats
 // per image (conv2 of the CIFAR model: 0.9 MB an image, 118 MB a batch), and im2col of a
@@ -61,7 +61,7 @@ namespace mc {
 
 namespace {
 
-// Sized on the CIFAR model on 2 cores (interleaved runs, docs/PERFORMANCE.md): about a
+// Sized on the CIFAR model on 2 cores (interleaved runs, docs/notes/performance-history.md): about a
 // thousand columns, at most 2 MB of them, so a thread's chunk stays near its core's L2.
 constexpr int64_t kTargetColumns = 1152;
 constexpr int64_t kMaxColumnFloats = int64_t{1} << 19;  // 2 MB

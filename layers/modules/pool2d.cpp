@@ -77,7 +77,7 @@ void max_pool_plane_3x3_stride2(const float* xp, const WindowGeometry& g, float*
 // path's rules exactly: a column keeps its topmost strict maximum, a window the larger value
 // or, on a tie, the smaller index; so the same values and argmax for any input, NaN included.
 // The -inf columns never win: a real column ties them only with a smaller index. Measured
-// (BM_MaxPool2dForward, 2 threads) in docs/PERFORMANCE.md.
+// (BM_MaxPool2dForward, 2 threads) in docs/notes/performance-history.md.
 void max_pool_plane_3x3_stride2_avx512(const float* xp, const WindowGeometry& g, float* yp, int32_t* ap) {
   const int64_t H = g.in_h, W = g.in_w, OH = g.out_h, OW = g.out_w;
   const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
