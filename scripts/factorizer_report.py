@@ -25,7 +25,6 @@ import sys
 import tempfile
 
 TO_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
 
 
 def fail(message):
@@ -156,74 +155,175 @@ def markdown(rows, theirs):
 
 
 # ------------------------------------------------------------------------------------ SVG
+STYLES_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "experiments", "plot", "method_styles.json")
+
+
+def load_styles(path=STYLES_JSON):
+    """The method styles every matcomp figure uses (experiments/plot/method_styles.json)."""
+    doc = load_json(path, "the method styles")
+    try:
+        return doc["methods"], doc["palette"], doc["markers"], doc["dashes"]
+    except KeyError as e:
+        fail(f"{path}: no {e} table")
+
+
+def method_style(method, styles):
+    """As experiments/plot/method_style.cpp: the table's entry, else three digits of the FNV-1a
+    hash of the name pick a colour, a marker and a dash pattern."""
+    fixed, palette, markers, dashes = styles
+    if method in fixed:
+        s = fixed[method]
+        return s["colour"], s["marker"], s["dash"]
+    h = 1469598103934665603
+    for c in method.encode():
+        h = ((h ^ c) * 1099511628211) % (1 << 64)
+    n = len(palette)
+    return palette[h % n], markers[(h // n) % n], dashes[(h // (n * n)) % n]
+
+
 def esc(text):
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def scatter_svg(title, x_label, y_label, series, log_y):
-    """series: [(name, color, hollow, [(x, y)])]; x is always log-scaled."""
+def marker_svg(shape, x, y, r, colour, hollow):
+    """The C++ plots' marker shapes (svg_plot.cpp); hollow: white inside, for the anchors."""
+    fill = "white" if hollow else colour
+    edge = f' stroke="{colour}" stroke-width="{r / 2.5:.2f}"' if hollow else ""
+    attrs = f'class="marker" data-shape="{shape}"'
+    if shape == "circle":
+        return f'<circle {attrs} cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}"{edge}/>'
+    if shape in ("cross", "plus"):
+        d = (f"M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x - r:.1f},{y + r:.1f}L{x + r:.1f},{y - r:.1f}"
+             if shape == "cross" else f"M{x - 1.2 * r:.1f},{y:.1f}H{x + 1.2 * r:.1f}M{x:.1f},{y - 1.2 * r:.1f}V{y + 1.2 * r:.1f}")
+        return f'<path {attrs} d="{d}" fill="none" stroke="{colour}" stroke-width="{r / 2.2:.2f}"/>'
+    if shape == "square":
+        d = f"M{x - 0.85 * r:.1f},{y - 0.85 * r:.1f}h{1.7 * r:.1f}v{1.7 * r:.1f}h{-1.7 * r:.1f}Z"
+    elif shape == "triangle":
+        d = f"M{x:.1f},{y - 1.2 * r:.1f}L{x + 1.1 * r:.1f},{y + 0.8 * r:.1f}L{x - 1.1 * r:.1f},{y + 0.8 * r:.1f}Z"
+    elif shape == "triangle-down":
+        d = f"M{x:.1f},{y + 1.2 * r:.1f}L{x + 1.1 * r:.1f},{y - 0.8 * r:.1f}L{x - 1.1 * r:.1f},{y - 0.8 * r:.1f}Z"
+    elif shape == "diamond":
+        d = f"M{x:.1f},{y - 1.25 * r:.1f}L{x + r:.1f},{y:.1f}L{x:.1f},{y + 1.25 * r:.1f}L{x - r:.1f},{y:.1f}Z"
+    else:  # star (and "none": a star still marks the point)
+        pts = []
+        for i in range(10):
+            a, rr = -math.pi / 2 + i * math.pi / 5, (0.5 if i % 2 else 1.3) * r
+            pts.append(f"{x + rr * math.cos(a):.1f},{y + rr * math.sin(a):.1f}")
+        d = "M" + "L".join(pts) + "Z"
+    return f'<path {attrs} d="{d}" fill="{fill}"{edge}/>'
+
+
+def nice_ticks(lo, hi, count=5):
+    """Round tick values (steps of 1, 2 or 5 times a power of ten) covering [lo, hi]."""
+    span = hi - lo
+    if span <= 0:
+        return [lo]
+    raw = span / count
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m for m in (1, 2, 5, 10) if raw / mag <= m * 1.0001) * mag
+    first = math.ceil(lo / step - 1e-9)
+    return [round(k * step, 12) for k in range(first, int(math.floor(hi / step + 1e-9)) + 1)]
+
+
+def log_ticks(lo_exp, hi_exp):
+    """1, 2 and 5 times each power of ten in [10^lo_exp, 10^hi_exp]; decades alone when that is plenty."""
+    decades = [10.0 ** e for e in range(lo_exp, hi_exp + 1)]
+    if len(decades) >= 5:
+        return decades
+    return [m * 10.0 ** e for e in range(lo_exp, hi_exp + 1) for m in (1, 2, 5) if m * 10.0 ** e <= 10.0 ** hi_exp * 1.0001]
+
+
+def tick_text(v):
+    """Round tick values, one style per axis: 20k, 1M for bytes; 0.001, 0.01 ... for seconds."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"{v / scale:g}{suffix}"
+    return f"{v:g}"
+
+
+def scatter_svg(title, x_label, y_label, series, log_y, styles):
+    """series: [(name, method, hollow, [(x, y)])]: matcomp's points joined by the method's line,
+    the anchors' hollow; x is always log-scaled."""
     W, H, L, R, T, B = 900, 460, 70, 330, 40, 50
     pts = [(x, y) for _, _, _, p in series for x, y in p if x > 0 and (y > 0 or not log_y) and math.isfinite(y)]
     if not pts:
         return None
-    fx = math.log10
     fy = math.log10 if log_y else (lambda v: v)
-    x0, x1 = math.floor(min(fx(x) for x, _ in pts)), math.ceil(max(fx(x) for x, _ in pts))
-    ys = [fy(y) for _, y in pts]
-    y0, y1 = (math.floor(min(ys)), math.ceil(max(ys))) if log_y else (0.0, max(1e-9, max(ys)) * 1.05)
-    x1, y1 = (x1 if x1 > x0 else x0 + 1), (y1 if y1 > y0 else y0 + 1)
+    # The data's range on a log axis, padded by 5 % of it; ticks at 1, 2 and 5 times powers of ten.
+    lx = [math.log10(x) for x, _ in pts]
+    pad = 0.05 * max(max(lx) - min(lx), 0.2)
+    x0, x1 = min(lx) - pad, max(lx) + pad
+    xticks = [v for v in log_ticks(math.floor(x0), math.ceil(x1)) if x0 <= math.log10(v) <= x1]
+    if log_y:
+        y0, y1 = math.floor(min(fy(y) for _, y in pts)), math.ceil(max(fy(y) for _, y in pts))
+        y1 = y1 if y1 > y0 else y0 + 1
+        yticks = log_ticks(y0, y1)
+    else:
+        yticks = nice_ticks(0.0, max(1e-9, max(y for _, y in pts)) * 1.05)
+        y0, y1 = 0.0, max(yticks[-1], max(y for _, y in pts))
 
     def px(x):
-        return L + (fx(x) - x0) / (x1 - x0) * (W - L - R)
+        return L + (math.log10(x) - x0) / (x1 - x0) * (W - L - R)
 
     def py(y):
         return H - B - (fy(y) - y0) / (y1 - y0) * (H - T - B)
-    s = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
+    s = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">',
          f'<rect width="{W}" height="{H}" fill="white"/>',
-         f'<text x="{W / 2}" y="20" text-anchor="middle" font-size="14">{esc(title)}</text>',
-         f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="black"/>',
-         f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="black"/>']
-    for e in range(x0, x1 + 1):
-        x = px(10 ** e)
-        s.append(f'<line x1="{x:.1f}" y1="{T}" x2="{x:.1f}" y2="{H - B}" stroke="#ddd"/>')
-        s.append(f'<text x="{x:.1f}" y="{H - B + 16}" text-anchor="middle">1e{e}</text>')
-    yticks = [10 ** e for e in range(int(y0), int(y1) + 1)] if log_y else [y0 + (y1 - y0) * i / 5 for i in range(6)]
+         f'<text x="{W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">{esc(title)}</text>']
+    for v in xticks:
+        x = px(v)
+        s.append(f'<line x1="{x:.1f}" y1="{T}" x2="{x:.1f}" y2="{H - B}" stroke="#e5e5e5"/>')
+        s.append(f'<text class="tick-label" x="{x:.1f}" y="{H - B + 16}" text-anchor="middle">{tick_text(v)}</text>')
     for v in yticks:
         y = py(v)
-        s.append(f'<line x1="{L}" y1="{y:.1f}" x2="{W - R}" y2="{y:.1f}" stroke="#ddd"/>')
-        s.append(f'<text x="{L - 6}" y="{y + 4:.1f}" text-anchor="end">{v:.3g}</text>')
-    s.append(f'<text x="{(L + W - R) / 2}" y="{H - 12}" text-anchor="middle">{esc(x_label)}</text>')
-    s.append(f'<text x="16" y="{(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 {(T + H - B) / 2})">'
-             f'{esc(y_label)}</text>')
-    legend_y = T
-    for name, color, hollow, p in series:
-        fill = "none" if hollow else color
-        for x, y in p:
-            if x > 0 and (y > 0 or not log_y) and math.isfinite(y):
-                s.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{fill}" stroke="{color}"/>')
-        s.append(f'<circle cx="{W - R + 16}" cy="{legend_y}" r="4" fill="{fill}" stroke="{color}"/>')
-        s.append(f'<text x="{W - R + 26}" y="{legend_y + 4}">{esc(name)}</text>')
+        s.append(f'<line x1="{L}" y1="{y:.1f}" x2="{W - R}" y2="{y:.1f}" stroke="#e5e5e5"/>')
+        s.append(f'<text class="tick-label" x="{L - 6}" y="{y + 4:.1f}" text-anchor="end">{tick_text(v)}</text>')
+    s.append(f'<rect x="{L}" y="{T}" width="{W - L - R}" height="{H - T - B}" fill="none" stroke="#333"/>')
+    s.append(f'<text class="axis-label" x="{(L + W - R) / 2}" y="{H - 12}" text-anchor="middle">{esc(x_label)}</text>')
+    s.append(f'<text class="axis-label" x="16" y="{(T + H - B) / 2}" text-anchor="middle" '
+             f'transform="rotate(-90 16 {(T + H - B) / 2})">{esc(y_label)}</text>')
+    legend_y = T + 8
+    for name, method, hollow, p in series:
+        colour, shape, dash = method_style(method, styles)
+        dash_attr = f' stroke-dasharray="{dash}"' if dash and not hollow else ""
+        drawn = sorted((x, y) for x, y in p if x > 0 and (y > 0 or not log_y) and math.isfinite(y))
+        if not hollow and len(drawn) > 1:
+            line = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in drawn)
+            s.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash_attr} points="{line}"/>')
+        s.extend(marker_svg(shape, px(x), py(y), 4, colour, hollow) for x, y in drawn)
+        if not name:
+            continue
+        lx = W - R + 12
+        if not hollow:
+            s.append(f'<line x1="{lx}" x2="{lx + 28}" y1="{legend_y}" y2="{legend_y}" stroke="{colour}" stroke-width="2"{dash_attr}/>')
+        s.append(marker_svg(shape, lx + 14, legend_y, 4, colour, hollow))
+        s.append(f'<text class="legend-label" x="{lx + 36}" y="{legend_y + 4}">{esc(name)}</text>')
         legend_y += 18
     s.append("</svg>")
     return "\n".join(s) + "\n"
 
 
-def plots(rows, theirs):
+def plots(rows, theirs, styles):
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    color = {m: COLORS[i % len(COLORS)] for i, m in enumerate(methods)}
     ok = [r for r in rows if "seconds" in r]
     libraries = list(dict.fromkeys((t["method"], t["library"]) for t in theirs if "stored_bytes" in t))
 
     def series(y_key):
-        out = [(m, color[m], False, [(r["stored_bytes"], r[y_key]) for r in ok if r["method"] == m]) for m in methods]
-        out += [(lib, color.get(m, "#000"), True,
-                 [(t["stored_bytes"], t[y_key]) for t in theirs if t["library"] == lib and "stored_bytes" in t])
+        # One line per method and matrix (a method's ratios on one matrix); one legend entry per
+        # method is enough, so only the first line of each carries the name.
+        out = []
+        for m in methods:
+            matrices = list(dict.fromkeys((r["shape"], r["matrix"]) for r in ok if r["method"] == m))
+            for i, key in enumerate(matrices):
+                pts = [(r["stored_bytes"], r[y_key]) for r in ok if r["method"] == m and (r["shape"], r["matrix"]) == key]
+                out.append((m if i == 0 else "", m, False, pts))
+        out += [(lib, m, True, [(t["stored_bytes"], t[y_key]) for t in theirs if t["library"] == lib and "stored_bytes" in t])
                 for m, lib in libraries]
-        return out
+        return [entry for entry in out if entry[0] or entry[3]]
     return (scatter_svg("relative error against stored size (filled: matcomp, hollow: numpy / scikit-learn)",
-                        "stored bytes (log)", "||A - Â||_F / ||A||_F", series("rel_error"), log_y=False),
+                        "stored bytes (log scale)", "||A - Â||_F / ||A||_F", series("rel_error"), False, styles),
             scatter_svg("time per factorization (filled: matcomp, hollow: numpy / scikit-learn)",
-                        "stored bytes (log)", "seconds (log)", series("seconds"), log_y=True))
+                        "stored bytes (log scale)", "seconds (log scale)", series("seconds"), True, styles))
 
 
 def write_atomically(path, text):
@@ -255,7 +355,7 @@ def main():
     else:
         sys.stdout.write(table)
     if args.svg:
-        for suffix, svg in zip(("error", "time"), plots(rows, theirs)):
+        for suffix, svg in zip(("error", "time"), plots(rows, theirs, load_styles())):
             if svg is not None:
                 write_atomically(f"{args.svg}-{suffix}.svg", svg)
     if args.summary:

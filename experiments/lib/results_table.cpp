@@ -125,6 +125,7 @@ void write_metric_plots(const std::string& out_dir, const std::vector<nlohmann::
   plot::Figure vs_ratio{style.task_title + ": " + metric + " vs compression ratio (" + style.preset_name + ")",
                         "stored size of the compressed layers / dense size", metric, true, {}, baseline, {}};
   vs_ratio.log_y = style.log_y;
+  vs_ratio.references = style.references;
   style.size.apply(vs_ratio);
   for (const std::string& m : order) vs_ratio.series.push_back(by_ratio[m]);
   plot::write_figure(out_dir + "/" + metric + "_vs_ratio.svg", vs_ratio);

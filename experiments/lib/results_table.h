@@ -44,6 +44,7 @@ struct MetricPlots {
   std::string error_key;    // non-empty: error bars of +-row[error_key] (rows without it: none)
   std::string baseline_label = "uncompressed";
   plot::PlotSize size = {};
+  std::vector<plot::Reference> references = {};  // published points, on the plot against the ratio
 };
 
 // out_dir/<metric>_vs_ratio.svg (against the achieved ratio, baseline as a line) and

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "matcomp/core/error.h"
+#include "experiments/lib/reference_points.h"
 #include "experiments/lib/results_table.h"
 
 namespace fs = std::filesystem;
@@ -32,6 +33,18 @@ void check_seeds(const std::vector<uint64_t>& seeds) {
   MC_CHECK(!seeds.empty(), ValueError, "--seeds: give at least one seed");
   for (size_t i = 0; i < seeds.size(); ++i)
     for (size_t j = 0; j < i; ++j) MC_CHECK(seeds[i] != seeds[j], ValueError, "--seeds: seed " << seeds[i] << " is listed twice");
+}
+
+// The summary plots' look: the mean with error bars of one standard deviation.
+MetricPlots summary_style(const std::vector<uint64_t>& seeds, const ExperimentTask& task, const Preset& preset,
+                          const plot::PlotSize& plot_size) {
+  const std::string metric = task.metric();
+  std::ostringstream over;
+  over << preset.name << ", " << seeds.size() << " seeds: mean \u00b1 std";
+  MetricPlots style{task_title(task.name()), metric, over.str(), !task.higher_is_better(), metric + "_std", "uncompressed (mean)"};
+  style.size = plot_size;
+  style.references = reference_points(task.name(), preset.name);
+  return style;
 }
 
 // The summary over seeds from each seed's finished branches (their own files already written).
@@ -86,11 +99,7 @@ void summarise(const std::string& out_dir, const std::vector<uint64_t>& seeds, c
                     {"method", "ratio", "seeds", "achieved_ratio", "stored_bytes", "dense_bytes", "disk_bytes", metric,
                      metric + "_std", metric + "_min", metric + "_max", metric + "_per_seed", metric + "_vs_none",
                      metric + "_vs_none_std", "infer_ms", "final_loss", "steps", "train_seconds"});
-  std::ostringstream over;
-  over << preset.name << ", " << seeds.size() << " seeds: mean \u00b1 std";
-  MetricPlots style{task_title(task.name()), metric, over.str(), !task.higher_is_better(), metric + "_std", "uncompressed (mean)"};
-  style.size = plot_size;
-  write_metric_plots(out_dir, rows, style);
+  write_metric_plots(out_dir, rows, summary_style(seeds, task, preset, plot_size));
 }
 
 }  // namespace
@@ -115,9 +124,23 @@ void run_seed_sweeps(ExperimentTask& task, const SweepOptions& options, const st
 void write_seed_summary(const std::string& out_dir, const std::vector<uint64_t>& seeds, const ExperimentTask& task,
                         const Preset& preset, const plot::PlotSize& plot_size) {
   check_seeds(seeds);
-  for (uint64_t seed : seeds)
+  std::vector<uint64_t> without_branches;
+  for (uint64_t seed : seeds) {
     if (fs::exists(seed_dir(out_dir, seed))) write_results(seed_dir(out_dir, seed), task, preset, {}, plot_size);
-  summarise(out_dir, seeds, task, preset, plot_size);
+    if (!fs::is_directory(seed_dir(out_dir, seed) + "/branches")) without_branches.push_back(seed);
+  }
+  if (without_branches.empty()) return summarise(out_dir, seeds, task, preset, plot_size);
+  // A published summary (docs/results/) keeps the seeds' tables but not their branches: the
+  // summary is redrawn from its own results.csv, never rewritten from nothing.
+  std::string missing;
+  for (uint64_t seed : without_branches) missing += (missing.empty() ? "" : ", ") + std::to_string(seed);
+  const std::string summary = out_dir + "/results.csv";
+  MC_CHECK(fs::exists(summary), IoError,
+           "cannot summarise the seeds: seed " << missing << " has no branches/ in " << out_dir << " and there is no " << summary
+                                               << " to redraw from");
+  write_metric_plots(out_dir, read_results_csv(summary), summary_style(seeds, task, preset, plot_size));
+  std::fprintf(stderr, "seed %s has no branches/: redrew the summary plots from %s (kept as it is)\n", missing.c_str(),
+               summary.c_str());
 }
 
 }  // namespace mc

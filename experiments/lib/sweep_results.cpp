@@ -10,6 +10,7 @@
 
 #include "matcomp/compression/schedule.h"
 #include "experiments/plot/figure_files.h"
+#include "experiments/lib/reference_points.h"
 #include "experiments/lib/results_table.h"
 #include "experiments/lib/run_info.h"
 #include "experiments/lib/run_log.h"
@@ -89,6 +90,7 @@ void write_results(const std::string& out_dir, const ExperimentTask& task, const
   // Perplexity on a log axis: its log is the loss, and bad points would flatten the rest.
   MetricPlots style{title, metric, p.name, !task.higher_is_better(), "", "uncompressed"};
   style.size = plot_size;
+  style.references = reference_points(task.name(), p.name);
   if (!fs::is_directory(out_dir + "/branches")) {
     // A published sweep (docs/results/) keeps results.csv but not its branches: the metric
     // plots are redrawn from the table; the training curves need the branches' logs.

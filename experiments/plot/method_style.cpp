@@ -4,37 +4,50 @@
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "matcomp/core/error.h"
 
 namespace mc::plot {
 
+extern const char* const kMethodStylesJson;
+
 namespace {
 
-// Okabe & Ito's palette without its yellow (too light on white), plus a mid grey.
-const char* const kPalette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7F7F7F"};
-const Marker kMarkers[] = {Marker::Circle, Marker::Square,   Marker::Triangle, Marker::Diamond,
-                           Marker::TriangleDown, Marker::Cross, Marker::Plus,     Marker::Star};
-// Patterns in units of the line width (2): long and short dashes, dots, and their mixes.
-const char* const kDashes[] = {"", "7,3", "2,2", "7,3,2,3", "12,4", "4,2,1,2,1,2", "1,3", "10,3,2,3,2,3"};
-
-const std::map<std::string, MethodStyle>& fixed_styles() {
-  static const std::map<std::string, MethodStyle> styles = [] {
-    std::map<std::string, MethodStyle> s;
-    const MethodStyle baseline{"#000000", Marker::Star, ""};
-    s["none"] = s["baseline"] = s["uncompressed"] = baseline;
-    s["lowrank"] = {"#0072B2", Marker::Circle, "7,3"};
-    s["simhash"] = {"#D55E00", Marker::Square, "2,2"};
-    s["kmeans"] = {"#009E73", Marker::Triangle, "7,3,2,3"};
-    s["dictionary"] = {"#CC79A7", Marker::Diamond, "12,4"};
-    s["prune"] = {"#E69F00", Marker::TriangleDown, "4,2,1,2,1,2"};
-    s["prune_grad"] = {"#56B4E9", Marker::Cross, "1,3"};
-    s["quantize"] = {"#7F7F7F", Marker::Plus, "10,3,2,3,2,3"};
-    s["prefix"] = {"#7F7F7F", Marker::None, ""};
-    return s;
-  }();
-  return styles;
+// The table, compiled in from method_styles.json (experiments/CMakeLists.txt).
+Marker marker_from_name(const std::string& name) {
+  for (Marker m : {Marker::Circle, Marker::Square, Marker::Triangle, Marker::Diamond, Marker::TriangleDown, Marker::Cross,
+                   Marker::Plus, Marker::Star, Marker::None})
+    if (name == marker_name(m)) return m;
+  throw ValueError("method_styles.json: unknown marker '" + name + "'");
 }
+
+struct StyleTable {
+  std::vector<std::string> palette, dashes;
+  std::vector<Marker> markers;
+  std::map<std::string, MethodStyle> fixed;
+};
+
+const StyleTable& table() {
+  static const StyleTable t = [] {
+    const nlohmann::json j = nlohmann::json::parse(kMethodStylesJson);
+    StyleTable out;
+    out.palette = j.at("palette").get<std::vector<std::string>>();
+    out.dashes = j.at("dashes").get<std::vector<std::string>>();
+    for (const auto& m : j.at("markers")) out.markers.push_back(marker_from_name(m.get<std::string>()));
+    MC_CHECK(out.palette.size() == out.markers.size() && out.markers.size() == out.dashes.size(), ValueError,
+             "method_styles.json: palette, markers and dashes must be as long as each other");
+    for (const auto& [name, s] : j.at("methods").items())
+      out.fixed[name] = {s.at("colour").get<std::string>(), marker_from_name(s.at("marker").get<std::string>()),
+                         s.at("dash").get<std::string>()};
+    return out;
+  }();
+  return t;
+}
+
+const std::map<std::string, MethodStyle>& fixed_styles() { return table().fixed; }
 
 // FNV-1a: the same number for the same name on every platform and run (std::hash is not).
 uint64_t stable_hash(const std::string& s) {
@@ -50,10 +63,11 @@ bool has_fixed_style(const std::string& method) { return fixed_styles().count(me
 MethodStyle method_style(const std::string& method) {
   const auto& fixed = fixed_styles();
   if (const auto it = fixed.find(method); it != fixed.end()) return it->second;
-  // Three independent digits of the hash: colour, marker and dash pattern.
-  const uint64_t h = stable_hash(method);
-  constexpr uint64_t n = 8;
-  return {kPalette[h % n], kMarkers[(h / n) % n], kDashes[(h / (n * n)) % n]};
+  // Three independent digits of the hash: colour, marker and dash pattern (scripts/
+  // factorizer_report.py does the same).
+  const StyleTable& t = table();
+  const uint64_t h = stable_hash(method), n = t.palette.size();
+  return {t.palette[h % n], t.markers[(h / n) % n], t.dashes[(h / (n * n)) % n]};
 }
 
 double luminance(const std::string& colour) {

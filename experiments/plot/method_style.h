@@ -1,8 +1,9 @@
 // One look per compression method, the same in every figure: a colour (Okabe-Ito, safe for
 // colour-blind readers), a marker shape and a dash pattern, all three different between the
-// known methods so a greyscale print still tells them apart. Keyed by the method's name: a
-// fixed table for the project's methods, a stable hash of the name for any other (a user's
-// own compressor), so a method looks the same in every plot and every run.
+// known methods so a greyscale print still tells them apart. Keyed by the method's name: the
+// table in method_styles.json for the project's methods (compiled in; scripts/
+// factorizer_report.py reads the same file), a stable hash of the name for any other (a user's
+// own compressor), so a method looks the same in every plot, every run and every language.
 #pragma once
 
 #include <string>

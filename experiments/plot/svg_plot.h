@@ -1,7 +1,8 @@
 // Line plots as standalone SVG files, drawn by the experiment binaries themselves (no plotting
 // dependency): one line per series, styled by its method (method_style.h: colour, marker and
 // dash, the same in every figure), optional horizontal reference lines (a baseline, labelled
-// where the label meets no data), vertical markers and shaded x intervals (a compression
+// where the label meets no data, else in the legend), published points (hollow markers with
+// their labels), vertical markers and shaded x intervals (a compression
 // window), error bars (a spread over seeds; offset sideways where series share x values),
 // linear or log axes with tick marks (minor ones on log axes), and a compact legend placed in
 // the emptiest corner, or outside on the right when every corner holds data.
@@ -35,6 +36,14 @@ struct Band {
   double from, to;
 };
 
+// A published figure drawn beside the data (the reference's 84.3 % for low rank at 0.5): the
+// method's marker, hollow, with its label beside it.
+struct Reference {
+  std::string label;   // "reference 84.3 %"
+  double x, y;
+  std::string method;  // the style key (method_style.h)
+};
+
 struct Figure {
   std::string title, x_label, y_label;
   bool log_x = false;
@@ -45,6 +54,7 @@ struct Figure {
   bool log_y = false;  // e.g. perplexity, whose log is the loss
   std::vector<Band> bands = {};
   double font_pt = 9;  // text size on the page; margins, lines and markers follow it
+  std::vector<Reference> references = {};
 };
 
 // The drivers' --plot-width-in / --plot-height-in / --plot-font-pt.
